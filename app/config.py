@@ -1,0 +1,53 @@
+"""Settings read from the environment (the ⚑ configuration table of DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA_DIR = Path(os.environ.get("HOTCRM_DATA_DIR", "data"))
+
+
+def _secret_key() -> str:
+    configured = os.environ.get("HOTCRM_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret.key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: os.environ.get(
+            "HOTCRM_DATABASE_URL", f"sqlite:///{DATA_DIR / 'hotcrm.db'}"
+        )
+    )
+    redis_url: str | None = field(default_factory=lambda: os.environ.get("HOTCRM_REDIS_URL"))
+    host: str = field(default_factory=lambda: os.environ.get("HOTCRM_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(os.environ.get("HOTCRM_PORT", "8080")))
+    metadata_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("HOTCRM_METADATA_DIR", "metadata"))
+    )
+    demo: bool = field(default_factory=lambda: _flag("HOTCRM_DEMO"))
+    ai_provider: str = field(default_factory=lambda: os.environ.get("HOTCRM_AI_PROVIDER", "auto"))
+
+    @property
+    def secret_key(self) -> str:
+        return _secret_key()
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,196 @@
+"""Load `*.object.yml` files into an immutable Registry, or report every problem.
+
+Each problem names the file, the line, the object, the field and the reason. A
+broken directory raises MetadataError and never yields a half-built registry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from app.expressions import ExpressionError, compile_expression
+from app.metadata.models import FORMULA_FORMATS, SYSTEM_FIELD_NAMES, ObjectDef
+from app.metadata.registry import Registry
+from app.metadata.system_objects import system_objects
+from app.metadata.validate import check_objects, finalize_object
+
+SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+Path_ = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class MetadataProblem:
+    file: str
+    line: int | None
+    object: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        what = ".".join(p for p in (self.object, self.field) if p)
+        return f"{where}: {what + ': ' if what else ''}{self.message}"
+
+
+class MetadataError(Exception):
+    def __init__(self, problems: list[MetadataProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _SourceMap:
+    """Line numbers of every key and item of one YAML document."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        self.duplicates: list[tuple[Path_, int]] = []
+
+    def walk(self, node: yaml.Node, path: Path_ = ()) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value
+                if key in seen:
+                    self.duplicates.append(((*path, key), key_node.start_mark.line + 1))
+                seen.add(key)
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                self.walk(value_node, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.walk(item, (*path, i))
+
+    def line(self, path: Path_) -> int | None:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+
+class ProblemCollector:
+    """Accumulates problems against one file's source map."""
+
+    def __init__(self) -> None:
+        self.problems: list[MetadataProblem] = []
+        self.sources: dict[str, _SourceMap] = {}
+
+    def add(self, obj: str | None, path: Path_, message: str, *, field: str | None = None,
+            file: str | None = None) -> None:
+        source = self.sources.get(obj or "") if file is None else None
+        file_name = file or (source.file if source else "?")
+        line = source.line(path) if source else None
+        if field is None and len(path) >= 2 and path[0] == "fields":
+            field = str(path[1])
+        self.problems.append(MetadataProblem(file_name, line, obj, field, message))
+
+
+def _pydantic_message(err: Any) -> str:
+    loc = err["loc"]
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{loc[-1]}'"
+    if err["type"] == "literal_error" and loc and loc[-1] == "type":
+        return f"unknown field type {err['input']!r}; expected one of {err['ctx']['expected']}"
+    if err["type"] == "missing":
+        return f"missing required key '{loc[-1]}'"
+    return f"{'.'.join(str(p) for p in loc)}: {err['msg']}"
+
+
+def _parse_file(path: Path, display: str, collector: ProblemCollector) -> ObjectDef | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        collector.problems.append(MetadataProblem(display, line, None, None,
+                                                  f"invalid YAML: {reason}"))
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        collector.problems.append(MetadataProblem(display, None, None, None, str(exc)))
+        return None
+    if node is None or not isinstance(data, dict):
+        collector.problems.append(MetadataProblem(display, 1, None, None,
+                                                  "the file must hold a mapping of object keys"))
+        return None
+    source = _SourceMap(display)
+    source.walk(node)
+    stem = path.name.removesuffix(".object.yml")
+    obj_name = str(data.get("name") or stem)
+    collector.sources[obj_name] = source
+    for dup_path, line in source.duplicates:
+        collector.problems.append(MetadataProblem(display, line, obj_name, None,
+                                                  f"duplicate key '{dup_path[-1]}'"))
+    try:
+        obj = ObjectDef.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            collector.add(obj_name, tuple(err["loc"]), _pydantic_message(err))
+        return None
+    if obj.name != stem:
+        collector.add(obj_name, ("name",), f"object name '{obj.name}' does not match file "
+                      f"name '{path.name}'")
+    obj.source_file = display
+    return obj
+
+
+def load_registry(directory: Path | str) -> Registry:
+    """Load and check every object file under `directory`; raise MetadataError on any problem."""
+    directory = Path(directory)
+    collector = ProblemCollector()
+    objects_dir = directory / "objects"
+    files = sorted(objects_dir.glob("*.object.yml")) if objects_dir.is_dir() else []
+    if not files:
+        raise MetadataError([MetadataProblem(str(objects_dir), None, None, None,
+                                             "no *.object.yml files found")])
+    objects: dict[str, ObjectDef] = dict(system_objects())
+    for path in files:
+        display = str(path)
+        obj = _parse_file(path, display, collector)
+        if obj is None:
+            continue
+        if obj.name in objects:
+            where = objects[obj.name].source_file or "a built-in system object"
+            collector.add(obj.name, ("name",), f"duplicate object name '{obj.name}' "
+                          f"(also defined in {where})")
+            continue
+        objects[obj.name] = obj
+    for obj in objects.values():
+        if not obj.system:
+            _check_names(obj, collector)
+            finalize_object(obj)
+    check_objects(objects, collector, _compile)
+    if collector.problems:
+        raise MetadataError(collector.problems)
+    return Registry(objects)
+
+
+def _check_names(obj: ObjectDef, collector: ProblemCollector) -> None:
+    if not SNAKE.match(obj.name):
+        collector.add(obj.name, ("name",), "object names must be lower snake_case")
+    for name, fd in obj.fields.items():
+        if not SNAKE.match(name):
+            collector.add(obj.name, ("fields", name), "field names must be lower snake_case")
+        if name in SYSTEM_FIELD_NAMES:
+            collector.add(obj.name, ("fields", name), f"'{name}' is a system field and is "
+                          "declared automatically")
+        if fd.type == "formula" and fd.format not in FORMULA_FORMATS:
+            collector.add(obj.name, ("fields", name, "format"),
+                          f"formula fields need a format, one of {', '.join(FORMULA_FORMATS)}")
+
+
+def _compile(source: str, known: set[str], obj: str, path: Path_,
+             collector: ProblemCollector) -> Any:
+    try:
+        return compile_expression(source, known)
+    except ExpressionError as exc:
+        collector.add(obj, path, f"bad expression: {exc}")
+        return None

@@ -1,0 +1,396 @@
+"""The ObjectQL service: the one door to data for UI, REST, triggers, imports and CLI."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, literal, select
+
+from app import audit
+from app.events import ChangeEvent, EventBus
+from app.metadata.models import FieldDef, ObjectDef
+from app.metadata.registry import Registry, UnknownObject
+from app.objectql.compiler import SelectBuilder
+from app.objectql.context import Context
+from app.objectql.errors import NotFound, QueryError
+from app.objectql.query import MAX_LIMIT, AggregateQuery, Query, parse_query, parse_sort
+from app.objectql.security import OpenSecurity, SecurityPolicy
+from app.storage.schema import Schema, build_schema
+from app.storage.sync import SyncReport, sync_schema
+
+COUNT_CAP = 10_000
+
+
+@dataclass
+class QueryResult:
+    records: list[dict[str, Any]]
+    total: int | None = None
+    total_capped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"records": self.records}
+        if self.total is not None:
+            body["total"] = self.total
+            if self.total_capped:
+                body["total_capped"] = True
+        return body
+
+
+@dataclass
+class _Tx:
+    conn: Connection
+    service: ObjectQL
+    events: list[ChangeEvent] = field(default_factory=list)
+    trigger_depth: int = 0
+
+
+_current_tx: ContextVar[_Tx | None] = ContextVar("hotcrm_tx", default=None)
+
+
+class ObjectQL:
+    def __init__(self, engine: Engine, registry: Registry, *,
+                 security: SecurityPolicy | None = None, events: EventBus | None = None,
+                 clock: Callable[[], datetime] | None = None):
+        self.engine = engine
+        self.security: SecurityPolicy = security or OpenSecurity()
+        self.events = events or EventBus()
+        self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
+        self._lock = threading.Lock()
+        self._registry = registry
+        self._schema = build_schema(registry)
+        from app.objectql.writes import WritePipeline
+
+        self._writes = WritePipeline(self)
+
+    # -- metadata ------------------------------------------------------------------------
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    @property
+    def schema(self) -> Schema:
+        return self._schema
+
+    def sync_schema(self) -> SyncReport:
+        return sync_schema(self.engine, self._schema)
+
+    def apply_registry(self, registry: Registry) -> SyncReport:
+        """Switch to new metadata: sync the database first, then swap atomically."""
+        schema = build_schema(registry)
+        report = sync_schema(self.engine, schema)
+        with self._lock:
+            self._registry, self._schema = registry, schema
+        return report
+
+    def object(self, name: str) -> ObjectDef:
+        try:
+            return self._registry[name]
+        except UnknownObject:
+            raise NotFound(f"unknown object '{name}'") from None
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    # -- transactions --------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic unit; nested calls (triggers, batches) join the outer one."""
+        tx = _current_tx.get()
+        if tx is not None and tx.service is self:
+            yield tx.conn
+            return
+        with self.engine.connect() as conn:
+            conn.execution_options(hotcrm_write=True)
+            new_tx = _Tx(conn, self)
+            token = _current_tx.set(new_tx)
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                _current_tx.reset(token)
+        for change in new_tx.events:
+            self.events.publish(change)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        tx = _current_tx.get()
+        if tx is not None and tx.service is self:
+            yield tx.conn
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    def _emit(self, change: ChangeEvent) -> None:
+        tx = _current_tx.get()
+        assert tx is not None, "changes are only emitted inside a transaction"
+        tx.events.append(change)
+
+    @property
+    def in_trigger(self) -> int:
+        tx = _current_tx.get()
+        return tx.trigger_depth if tx else 0
+
+    @contextmanager
+    def _trigger_scope(self) -> Iterator[None]:
+        tx = _current_tx.get()
+        assert tx is not None
+        tx.trigger_depth += 1
+        try:
+            if tx.trigger_depth > 8:
+                raise QueryError("triggers recursed more than 8 levels deep")
+            yield
+        finally:
+            tx.trigger_depth -= 1
+
+    # -- reads ---------------------------------------------------------------------------
+    def _builder(self, ctx: Context, obj: ObjectDef) -> SelectBuilder:
+        def row_filter(target: ObjectDef, table: Any) -> ColumnElement[bool] | None:
+            return self.security.row_filter(ctx, target, table)
+
+        def field_check(target: ObjectDef, fd: FieldDef, purpose: str) -> None:
+            if not self.security.field_readable(ctx, target, fd):
+                raise QueryError(f"unknown field '{fd.name}' on {target.name}",
+                                 [{"field": fd.name, "message": "unknown field"}])
+
+        return SelectBuilder(self._registry, self._schema, obj, ctx, self.today(),
+                             row_filter, field_check)
+
+    def readable_fields(self, ctx: Context, obj: ObjectDef) -> list[str]:
+        return [n for n, fd in obj.all_fields.items()
+                if self.security.field_readable(ctx, obj, fd)]
+
+    def find(self, ctx: Context, object_name: str, *, fields: list[str] | None = None,
+             filters: list[Any] | None = None, sort: Any = None, limit: int = 50,
+             skip: int = 0, expand: dict[str, list[str] | None] | None = None,
+             search: str | None = None, view: str | None = None,
+             with_total: bool = False) -> QueryResult:
+        obj = self.object(object_name)
+        self.security.check_object(ctx, obj, "read")
+        if not 1 <= limit <= MAX_LIMIT or skip < 0:
+            raise QueryError(f"limit must be 1..{MAX_LIMIT} and skip not negative")
+        filters = list(filters or [])
+        sort_spec = parse_sort(sort)
+        if view is not None:
+            list_view = obj.list_views.get(view)
+            if list_view is None:
+                raise QueryError(f"unknown list view '{view}' on {obj.name}")
+            if list_view.filters:
+                filters = [list_view.filters, filters] if filters else list(list_view.filters)
+            fields = fields or list(list_view.columns)
+            sort_spec = sort_spec or [tuple(s) for s in list_view.sort]  # type: ignore[misc]
+        b = self._builder(ctx, obj)
+        field_names = self._select_fields(ctx, obj, fields)
+        columns = [b.resolve(name)[0].label(name) for name in field_names]
+        expansions = self._expansions(ctx, b, obj, expand or {})
+        for label, column in expansions:
+            columns.append(column.label(label))
+        stmt = select(*columns)
+        where = self._where(ctx, b, obj, filters, search)
+        order = [*b.order_by(sort_spec), b.base.c.id.asc()]
+        stmt = b.apply(stmt)
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = stmt.order_by(*order).limit(limit).offset(skip)
+        with self._reading() as conn:
+            rows = conn.execute(stmt).all()
+            records = [_nest(row._mapping) for row in rows] if expansions else \
+                [dict(row._mapping) for row in rows]
+            result = QueryResult(records)
+            if with_total:
+                if skip == 0 and len(records) < limit:
+                    result.total = len(records)
+                else:
+                    result.total, result.total_capped = self._count(conn, b, where)
+        return result
+
+    def _select_fields(self, ctx: Context, obj: ObjectDef, fields: list[str] | None
+                       ) -> list[str]:
+        names = fields if fields else self.readable_fields(ctx, obj)
+        return list(dict.fromkeys(["id", *names]))
+
+    def _expansions(self, ctx: Context, b: SelectBuilder, obj: ObjectDef,
+                    expand: dict[str, list[str] | None]) -> list[tuple[str, Any]]:
+        result = []
+        for lookup, wanted in expand.items():
+            fd = obj.field(lookup)
+            if fd is None or not fd.is_lookup or not fd.reference_to:
+                raise QueryError(f"cannot expand '{lookup}': not a lookup on {obj.name}")
+            target = self.object(fd.reference_to)
+            names = wanted or [target.name_field]
+            for name in dict.fromkeys(["id", *names]):
+                column, _ = b.resolve(f"{lookup}.{name}")
+                result.append((f"${lookup}${name}", column))
+        return result
+
+    def _where(self, ctx: Context, b: SelectBuilder, obj: ObjectDef, filters: list[Any],
+               search: str | None) -> ColumnElement[bool] | None:
+        clauses = []
+        visible = self.security.row_filter(ctx, obj, b.base)
+        if visible is not None:
+            clauses.append(visible)
+        user_filter = b.where(filters)
+        if user_filter is not None:
+            clauses.append(user_filter)
+        if search and search.strip():
+            clauses.append(b.search(search))
+        if not clauses:
+            return None
+        return and_(*clauses) if len(clauses) > 1 else clauses[0]
+
+    def _count(self, conn: Connection, b: SelectBuilder, where: ColumnElement[bool] | None,
+               cap: int = COUNT_CAP) -> tuple[int, bool]:
+        inner = b.apply(select(literal(1).label("one")))
+        if where is not None:
+            inner = inner.where(where)
+        inner_sub = inner.limit(cap + 1).subquery()
+        n = conn.execute(select(func.count()).select_from(inner_sub)).scalar_one()
+        return (cap, True) if n > cap else (int(n), False)
+
+    def count(self, ctx: Context, object_name: str, *, filters: list[Any] | None = None,
+              search: str | None = None, cap: int = COUNT_CAP) -> tuple[int, bool]:
+        """(count, capped): counting stops at `cap` so it never dominates latency."""
+        obj = self.object(object_name)
+        self.security.check_object(ctx, obj, "read")
+        b = self._builder(ctx, obj)
+        where = self._where(ctx, b, obj, list(filters or []), search)
+        with self._reading() as conn:
+            return self._count(conn, b, where, cap)
+
+    def find_one(self, ctx: Context, object_name: str, **kwargs: Any) -> dict[str, Any] | None:
+        records = self.find(ctx, object_name, limit=1, **kwargs).records
+        return records[0] if records else None
+
+    def get(self, ctx: Context, object_name: str, record_id: str, *,
+            fields: list[str] | None = None,
+            expand: dict[str, list[str] | None] | None = None) -> dict[str, Any]:
+        if not isinstance(record_id, str) or not record_id or len(record_id) > 64:
+            raise NotFound(f"{object_name} '{record_id}' not found")
+        found = self.find_one(ctx, object_name, fields=fields, expand=expand,
+                              filters=[["id", "=", record_id]])
+        if found is None:
+            raise NotFound(f"{object_name} '{record_id}' not found")
+        return found
+
+    def related(self, ctx: Context, child_object: str, via_field: str, parent_id: str,
+                **kwargs: Any) -> QueryResult:
+        child = self.object(child_object)
+        fd = child.field(via_field)
+        if fd is None or not fd.is_lookup:
+            raise QueryError(f"'{via_field}' is not a lookup on {child_object}")
+        filters = [[via_field, "=", parent_id]]
+        if kwargs.get("filters"):
+            filters = [filters[0], kwargs.pop("filters")]
+        return self.find(ctx, child_object, filters=filters, **kwargs)
+
+    def aggregate(self, ctx: Context, object_name: str, *, group_by: list[str] | None = None,
+                  aggregate: dict[str, tuple[str, str]] | None = None,
+                  filters: list[Any] | None = None, sort: Any = None, limit: int = 1000,
+                  search: str | None = None) -> list[dict[str, Any]]:
+        obj = self.object(object_name)
+        self.security.check_object(ctx, obj, "read")
+        b = self._builder(ctx, obj)
+        group_cols = [b.resolve(name, "group")[0].label(name) for name in group_by or []]
+        agg_cols = []
+        for alias, (fn, path) in (aggregate or {"count": ("count", "id")}).items():
+            if alias in (group_by or []):
+                raise QueryError(f"aggregate name '{alias}' clashes with a group_by field")
+            if fn == "count" and path in ("id", "*"):
+                agg_cols.append(func.count().label(alias))
+                continue
+            column, fd = b.resolve(path, "aggregate")
+            if fn in ("sum", "avg") and fd.value_type not in ("number", "currency", "percent"):
+                raise QueryError(f"cannot {fn} '{path}': it is not numeric")
+            agg_cols.append(getattr(func, fn)(column).label(alias))
+        stmt = b.apply(select(*group_cols, *agg_cols))
+        where = self._where(ctx, b, obj, list(filters or []), search)
+        if where is not None:
+            stmt = stmt.where(where)
+        if group_cols:
+            stmt = stmt.group_by(*[b.resolve(n, "group")[0] for n in group_by or []])
+        order = []
+        labels = {c.name: c for c in [*group_cols, *agg_cols]}
+        for name, direction in parse_sort(sort):
+            if name not in labels:
+                raise QueryError(f"aggregate results can only be sorted by "
+                                 f"{', '.join(labels)}, not '{name}'")
+            order.append(labels[name].desc() if direction == "desc" else labels[name].asc())
+        stmt = stmt.order_by(*(order or [c.asc() for c in group_cols])).limit(limit)
+        with self._reading() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def query(self, ctx: Context, data: Any, *, max_limit: int = MAX_LIMIT
+              ) -> dict[str, Any]:
+        """The ⚑ JSON query shape, as used by `POST /api/query`."""
+        parsed = parse_query(data, max_limit=max_limit)
+        if isinstance(parsed, AggregateQuery):
+            records = self.aggregate(ctx, parsed.object, group_by=parsed.group_by,
+                                     aggregate=parsed.aggregate, filters=parsed.filters,
+                                     sort=parsed.sort, limit=parsed.limit,
+                                     search=parsed.search)
+            return {"records": records, "total": len(records)}
+        assert isinstance(parsed, Query)
+        return self.find(ctx, parsed.object, fields=parsed.fields, filters=parsed.filters,
+                         sort=parsed.sort, limit=parsed.limit, skip=parsed.skip,
+                         expand=parsed.expand, search=parsed.search,
+                         view=data.get("view"), with_total=True).to_dict()
+
+    def history(self, ctx: Context, object_name: str, record_id: str) -> list[dict[str, Any]]:
+        obj = self.object(object_name)
+        self.get(ctx, object_name, record_id, fields=["id"])  # 404 unless visible
+        with self._reading() as conn:
+            entries = audit.history(conn, object_name, record_id)
+        for entry in entries:
+            entry["changes"] = {k: v for k, v in (entry["changes"] or {}).items()
+                                if (fd := obj.field(k)) is None
+                                or self.security.field_readable(ctx, obj, fd)}
+        return entries
+
+    # -- writes (see writes.py) ----------------------------------------------------------
+    def insert(self, ctx: Context, object_name: str, data: dict[str, Any]) -> dict[str, Any]:
+        return self._writes.insert(ctx, object_name, data)
+
+    def update(self, ctx: Context, object_name: str, record_id: str, changes: dict[str, Any],
+               *, expected_version: int | None = None) -> dict[str, Any]:
+        return self._writes.update(ctx, object_name, record_id, changes, expected_version)
+
+    def delete(self, ctx: Context, object_name: str, record_id: str, *,
+               expected_version: int | None = None) -> None:
+        self._writes.delete(ctx, object_name, record_id, expected_version)
+
+    def insert_many(self, ctx: Context, object_name: str, rows: list[dict[str, Any]], *,
+                    all_or_nothing: bool = True) -> list[Any]:
+        return self._writes.many(ctx, "insert", object_name, rows, all_or_nothing)
+
+    def update_many(self, ctx: Context, object_name: str, rows: list[dict[str, Any]], *,
+                    all_or_nothing: bool = True) -> list[Any]:
+        """Each row is the changes plus its `id` (and optionally `version`)."""
+        return self._writes.many(ctx, "update", object_name, rows, all_or_nothing)
+
+    def delete_many(self, ctx: Context, object_name: str, ids: list[str], *,
+                    all_or_nothing: bool = True) -> list[Any]:
+        return self._writes.many(ctx, "delete", object_name, [{"id": i} for i in ids],
+                                 all_or_nothing)
+
+    def bulk_insert(self, ctx: Context, object_name: str, rows: list[dict[str, Any]]) -> int:
+        """Typed and checked, without per-row triggers or audit: for seeds and imports."""
+        return self._writes.bulk_insert(ctx, object_name, rows)
+
+
+def _nest(mapping: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if key.startswith("$"):
+            _, lookup, name = key.split("$")
+            if record.get(lookup) is None or not isinstance(record.get(lookup), dict):
+                record[lookup] = {} if mapping[f"${lookup}$id"] is not None else None
+            if record[lookup] is not None:
+                record[lookup][name] = value
+        else:
+            record.setdefault(key, value)
+    return record

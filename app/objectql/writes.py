@@ -1,0 +1,528 @@
+"""The write path. In one transaction, in this order:
+
+defaults → coercion and field checks → before triggers → formulas → required fields and
+validation rules → lookup and unique checks → autonumber → write → after triggers →
+audit → commit → change event. Any failure rolls the whole unit back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.events import ChangeEvent
+from app.expressions import ExpressionError
+from app.metadata.models import FieldDef, ObjectDef
+from app.objectql.coerce import FieldError, blank, coerce_value
+from app.objectql.context import Context
+from app.objectql.errors import (
+    Conflict,
+    NotFound,
+    ObjectQLError,
+    PermissionDenied,
+    TriggerFailed,
+    ValidationError,
+)
+from app.storage.ids import new_id
+from app.storage.system_tables import AutonumberCounter
+from app.triggers.registry import TriggerContext, triggers_for
+
+if TYPE_CHECKING:
+    from app.objectql.service import ObjectQL
+
+log = logging.getLogger(__name__)
+COUNTERS = AutonumberCounter.__table__  # type: ignore[attr-defined]
+STAMPS = ("id", "created_at", "created_by", "modified_at", "modified_by", "version")
+BULK_CHUNK = 2000
+
+
+class WritePipeline:
+    def __init__(self, ql: ObjectQL):
+        self.ql = ql
+
+    # -- public entry points ---------------------------------------------------------------
+    def insert(self, ctx: Context, name: str, data: dict[str, Any]) -> dict[str, Any]:
+        obj = self.ql.object(name)
+        self.ql.security.check_object(ctx, obj, "create")
+        with _integrity_as_conflict(obj), self.ql.transaction() as conn:
+            return self._readable(ctx, obj, self._insert(conn, ctx, obj, data))
+
+    def update(self, ctx: Context, name: str, record_id: str, changes: dict[str, Any],
+               expected_version: int | None) -> dict[str, Any]:
+        obj = self.ql.object(name)
+        self.ql.security.check_object(ctx, obj, "edit")
+        with _integrity_as_conflict(obj), self.ql.transaction() as conn:
+            record = self._update(conn, ctx, obj, record_id, changes, expected_version)
+            return self._readable(ctx, obj, record)
+
+    def delete(self, ctx: Context, name: str, record_id: str,
+               expected_version: int | None) -> None:
+        obj = self.ql.object(name)
+        self.ql.security.check_object(ctx, obj, "delete")
+        with _integrity_as_conflict(obj), self.ql.transaction() as conn:
+            self._delete(conn, ctx, obj, record_id, expected_version)
+
+    def many(self, ctx: Context, action: str, name: str, rows: list[dict[str, Any]],
+             all_or_nothing: bool) -> list[Any]:
+        obj = self.ql.object(name)
+        self.ql.security.check_object(ctx, obj, {"insert": "create", "update": "edit",
+                                                 "delete": "delete"}[action])
+        results: list[Any] = []
+        with _integrity_as_conflict(obj), self.ql.transaction() as conn:
+            for index, row in enumerate(rows):
+                if all_or_nothing:
+                    try:
+                        results.append(self._one(conn, ctx, obj, action, row))
+                    except ObjectQLError as exc:
+                        exc.message = f"row {index + 1}: {exc.message}"
+                        exc.extra["row"] = index
+                        raise
+                    continue
+                try:
+                    with conn.begin_nested():
+                        results.append({"ok": True, "record": self._one(conn, ctx, obj,
+                                                                        action, row)})
+                except ObjectQLError as exc:
+                    results.append({"ok": False, "id": row.get("id"), **exc.to_dict()})
+                except IntegrityError as exc:
+                    results.append({"ok": False, "id": row.get("id"),
+                                    **Conflict(_integrity_message(obj, exc)).to_dict()})
+        return results
+
+    def _one(self, conn: Connection, ctx: Context, obj: ObjectDef, action: str,
+             row: dict[str, Any]) -> Any:
+        if action == "insert":
+            return self._readable(ctx, obj, self._insert(conn, ctx, obj, row))
+        data = dict(row)
+        record_id = data.pop("id", None)
+        if not isinstance(record_id, str):
+            raise ValidationError.of([("id", "each row needs the id of the record")])
+        version = data.pop("version", None)
+        if action == "update":
+            return self._readable(ctx, obj, self._update(conn, ctx, obj, record_id, data,
+                                                         version))
+        self._delete(conn, ctx, obj, record_id, version)
+        return {"id": record_id}
+
+    # -- insert ----------------------------------------------------------------------------
+    def _insert(self, conn: Connection, ctx: Context, obj: ObjectDef,
+                data: dict[str, Any]) -> dict[str, Any]:
+        supplied = self._check_input(ctx, obj, data, creating=True)
+        record: dict[str, Any] = {name: None for name in obj.all_fields}
+        errors: list[tuple[str | None, str]] = []
+        for name, fd in obj.fields.items():
+            if name not in supplied and fd.default is not None and not fd.is_computed:
+                record[name] = self._default(ctx, fd, errors)
+        record.update(self._coerce(obj, {k: data[k] for k in supplied}, errors))
+        now = self.ql.clock()
+        record["id"] = data["id"] if ctx.is_system and isinstance(data.get("id"), str) \
+            else new_id()
+        if "owner" not in supplied or record.get("owner") is None:
+            record["owner"] = ctx.user_id
+        stamp_at = data.get("created_at") if ctx.is_system and "created_at" in supplied else None
+        record.update(created_at=record.get("created_at") if stamp_at else now,
+                      created_by=ctx.user_id, modified_at=now, modified_by=ctx.user_id,
+                      version=1)
+        if errors:
+            raise ValidationError.of(errors)
+        self._run_triggers(conn, ctx, obj, "before_insert", None, record, supplied)
+        self._finish_record(conn, ctx, obj, None, record,
+                            {k for k, v in record.items() if v is not None})
+        self._assign_autonumbers(conn, obj, [record])
+        conn.execute(insert(self.ql.schema.table(obj.name)).values(**_storable(obj, record)))
+        self._run_triggers(conn, ctx, obj, "after_insert", None, record, supplied)
+        audit.record(conn, object_name=obj.name, record_id=record["id"], action="insert",
+                     user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record))
+        self.ql._emit(ChangeEvent(obj.name, record["id"], "insert", ctx.user_id,
+                                  tuple(k for k, v in record.items() if v is not None), record))
+        return record
+
+    # -- update ----------------------------------------------------------------------------
+    def _update(self, conn: Connection, ctx: Context, obj: ObjectDef, record_id: str,
+                changes: dict[str, Any], expected_version: Any) -> dict[str, Any]:
+        if not isinstance(changes, dict):
+            raise ValidationError.of([(None, "changes must be an object of field values")])
+        changes = dict(changes)
+        if "version" in changes:
+            expected_version = changes.pop("version")
+        old = self._load_for_write(conn, ctx, obj, record_id)
+        if expected_version is not None and _as_int(expected_version) != old["version"]:
+            raise Conflict(f"{obj.label} was changed by someone else (your version "
+                           f"{expected_version}, current {old['version']}); reload to see "
+                           "the changes", current_version=old["version"])
+        supplied = self._check_input(ctx, obj, changes, creating=False)
+        errors: list[tuple[str | None, str]] = []
+        new = dict(old)
+        new.update(self._coerce(obj, {k: changes[k] for k in supplied}, errors))
+        if errors:
+            raise ValidationError.of(errors)
+        self._run_triggers(conn, ctx, obj, "before_update", old, new, supplied)
+        self._finish_record(conn, ctx, obj, old, new, {k for k in new if new[k] != old.get(k)})
+        changed = [k for k in obj.all_fields if new.get(k) != old.get(k) and k not in STAMPS]
+        if not changed:
+            return old
+        new.update(modified_at=self.ql.clock(), modified_by=ctx.user_id,
+                   version=old["version"] + 1)
+        table = self.ql.schema.table(obj.name)
+        values = _storable(obj, {k: new[k] for k in [*changed, "modified_at", "modified_by",
+                                                        "version"]})
+        result = conn.execute(update(table).where(table.c.id == record_id,
+                                                  table.c.version == old["version"])
+                              .values(**values))
+        if result.rowcount != 1:
+            raise Conflict(f"{obj.label} was changed by someone else while saving; reload",
+                           current_version=None)
+        self._run_triggers(conn, ctx, obj, "after_update", old, new, supplied)
+        audit.record(conn, object_name=obj.name, record_id=record_id, action="update",
+                     user_id=ctx.user_id, at=new["modified_at"],
+                     changes=audit.diff(obj, old, new))
+        self.ql._emit(ChangeEvent(obj.name, record_id, "update", ctx.user_id, tuple(changed),
+                                  new))
+        return new
+
+    # -- delete ----------------------------------------------------------------------------
+    def _delete(self, conn: Connection, ctx: Context, obj: ObjectDef, record_id: str,
+                expected_version: Any) -> None:
+        old = self._load_for_write(conn, ctx, obj, record_id)
+        if expected_version is not None and _as_int(expected_version) != old["version"]:
+            raise Conflict(f"{obj.label} was changed by someone else; reload before deleting",
+                           current_version=old["version"])
+        self._run_triggers(conn, ctx, obj, "before_delete", old, None, frozenset())
+        self._handle_children(conn, ctx, obj, old)
+        table = self.ql.schema.table(obj.name)
+        conn.execute(delete(table).where(table.c.id == record_id))
+        self._run_triggers(conn, ctx, obj, "after_delete", old, None, frozenset())
+        audit.record(conn, object_name=obj.name, record_id=record_id, action="delete",
+                     user_id=ctx.user_id, at=self.ql.clock(),
+                     changes=audit.diff(obj, old, None))
+        self.ql._emit(ChangeEvent(obj.name, record_id, "delete", ctx.user_id, (), old))
+
+    def _handle_children(self, conn: Connection, ctx: Context, obj: ObjectDef,
+                         old: dict[str, Any]) -> None:
+        children = self.ql.registry.children_of(obj.name)
+        blockers = []
+        for child, fd in children:
+            if (fd.delete_behavior or "set_null") != "restrict":
+                continue
+            table = self.ql.schema.table(child.name)
+            n = conn.execute(select(func.count()).select_from(table)
+                             .where(table.c[fd.name] == old["id"])).scalar_one()
+            if n and not (child.name == obj.name and n == 1 and old.get(fd.name) == old["id"]):
+                label = child.label if n == 1 else child.display_plural
+                blockers.append(f"{n} {label.lower()} (via {fd.display_label})")
+        if blockers:
+            name = old.get(obj.name_field) or old["id"]
+            raise Conflict(f"Cannot delete {obj.label.lower()} '{name}': "
+                           f"{', '.join(blockers)} still reference it",
+                           [{"field": "", "message": b} for b in blockers])
+        system = ctx.elevated()
+        for child, fd in children:
+            behavior = fd.delete_behavior or "set_null"
+            if behavior == "restrict":
+                continue
+            table = self.ql.schema.table(child.name)
+            ids = conn.execute(select(table.c.id).where(table.c[fd.name] == old["id"],
+                                                        table.c.id != old["id"])).scalars().all()
+            for child_id in ids:
+                if behavior == "cascade":
+                    self._delete(conn, system, child, child_id, None)
+                else:
+                    self._update(conn, system, child, child_id, {fd.name: None}, None)
+
+    # -- the shared steps ------------------------------------------------------------------
+    def _check_input(self, ctx: Context, obj: ObjectDef, data: Any, creating: bool
+                     ) -> frozenset[str]:
+        if not isinstance(data, dict):
+            raise ValidationError.of([(None, "a record is an object of field values")])
+        errors: list[tuple[str | None, str]] = []
+        denied: list[str] = []
+        for name in data:
+            fd = obj.field(name) if isinstance(name, str) else None
+            if fd is None or not self.ql.security.field_readable(ctx, obj, fd):
+                errors.append((str(name), f"unknown field '{name}' on {obj.name}"))
+            elif fd.is_computed or (fd.system and name != "owner"):
+                if ctx.is_system and creating and name in ("id", "created_at"):
+                    continue
+                errors.append((name, f"'{name}' is computed and cannot be set"))
+            elif fd.readonly and not ctx.is_system:
+                errors.append((name, f"'{name}' is read-only"))
+            elif not ctx.is_system and not self.ql.security.field_editable(ctx, obj, fd):
+                denied.append(name)
+        if errors:
+            raise ValidationError.of(errors)
+        if denied:
+            raise PermissionDenied(f"you may not edit {', '.join(denied)} on {obj.label}",
+                                   [{"field": d, "message": "not editable"} for d in denied])
+        return frozenset(k for k in data if k not in ("id", "created_at"))
+
+    def _coerce(self, obj: ObjectDef, values: dict[str, Any],
+                errors: list[tuple[str | None, str]]) -> dict[str, Any]:
+        result = {}
+        for name, value in values.items():
+            fd = obj.all_fields[name]
+            try:
+                result[name] = coerce_value(fd, value)
+            except FieldError as exc:
+                errors.append((name, f"{fd.display_label} {exc}"))
+        return result
+
+    def _default(self, ctx: Context, fd: FieldDef, errors: list[tuple[str | None, str]]
+                 ) -> Any:
+        token = fd.default
+        if token == "$user":
+            return ctx.user_id
+        if token in ("$today", "today"):
+            return self.ql.today()
+        if token == "$now":
+            return self.ql.clock()
+        try:
+            return coerce_value(fd, token)
+        except FieldError as exc:
+            errors.append((fd.name, f"default {exc}"))
+            return None
+
+    def _finish_record(self, conn: Connection, ctx: Context, obj: ObjectDef,
+                       old: dict[str, Any] | None, new: dict[str, Any], touched: set[str]
+                       ) -> None:
+        """Formulas, required fields, validation rules, lookups and uniqueness."""
+        errors: list[tuple[str | None, str]] = []
+        for name in list(touched):  # values a trigger set must still be well-typed
+            fd = obj.field(name)
+            if fd is not None and not fd.is_computed and not fd.system:
+                try:
+                    new[name] = coerce_value(fd, new[name])
+                except FieldError as exc:
+                    errors.append((name, f"{fd.display_label} {exc}"))
+        self._compute_formulas(obj, old, new)
+        for name, fd in obj.fields.items():
+            if fd.required and not fd.is_computed and blank(new.get(name)):
+                errors.append((name, f"{fd.display_label} is required"))
+        if errors:
+            raise ValidationError.of(errors)
+        today, now = self.ql.today(), self.ql.clock()
+        for rule in obj.validation_rules:
+            try:
+                failed = rule.compiled.evaluate(new, prior=old, is_new=old is None,
+                                                today=today, now=now)
+            except ExpressionError as exc:
+                errors.append((rule.field, f"rule {rule.name} could not be checked: "
+                                           f"{exc.reason}"))
+                continue
+            if failed:
+                errors.append((rule.field, rule.message))
+        if errors:
+            raise ValidationError.of(errors)
+        self._check_lookups(conn, obj, old, new)
+        self._check_unique(conn, obj, old, new)
+
+    def _compute_formulas(self, obj: ObjectDef, old: dict[str, Any] | None,
+                          new: dict[str, Any]) -> None:
+        today, now = self.ql.today(), self.ql.clock()
+        for fd in obj.formula_fields:
+            expression = fd.compiled_formula
+            if expression is None:
+                continue
+            try:
+                value = expression.evaluate(new, prior=old, is_new=old is None, today=today,
+                                            now=now)
+                new[fd.name] = coerce_value(fd, value) if value is not None else None
+            except (ExpressionError, FieldError):
+                new[fd.name] = None
+
+    def _check_lookups(self, conn: Connection, obj: ObjectDef, old: dict[str, Any] | None,
+                       new: dict[str, Any]) -> None:
+        errors: list[tuple[str | None, str]] = []
+        for name, fd in obj.all_fields.items():
+            value = new.get(name)
+            if not fd.is_lookup or value is None or (old and old.get(name) == value):
+                continue
+            if name in ("created_by", "modified_by"):
+                continue
+            target = self.ql.schema.table(fd.reference_to or "")
+            if conn.execute(select(target.c.id).where(target.c.id == value)).first() is None:
+                errors.append((name, f"{fd.display_label}: no {fd.reference_to} with id "
+                                     f"'{value}'"))
+        if errors:
+            raise ValidationError.of(errors)
+
+    def _check_unique(self, conn: Connection, obj: ObjectDef, old: dict[str, Any] | None,
+                      new: dict[str, Any]) -> None:
+        table = self.ql.schema.table(obj.name)
+        for name, fd in obj.fields.items():
+            value = new.get(name)
+            if not fd.unique or value is None or (old and old.get(name) == value):
+                continue
+            column = table.c[name]
+            match = func.lower(column) == value.lower() if fd.unique == "case_insensitive" \
+                and isinstance(value, str) else column == value
+            clash = conn.execute(select(table.c.id).where(match, table.c.id != new["id"])
+                                 .limit(1)).first()
+            if clash is not None:
+                message = f"{fd.display_label} '{value}' is already used by another " \
+                          f"{obj.label.lower()}"
+                raise Conflict(message, [{"field": name, "message": message}])
+
+    def _assign_autonumbers(self, conn: Connection, obj: ObjectDef,
+                            records: list[dict[str, Any]]) -> None:
+        for fd in obj.fields.values():
+            if fd.type != "autonumber" or not records:
+                continue
+            last = _reserve(conn, obj.name, fd.name, len(records))
+            first = last - len(records) + 1
+            for offset, record in enumerate(records):
+                record[fd.name] = format_autonumber(fd.format or "{0000}", first + offset,
+                                                    record.get("created_at") or self.ql.clock())
+
+    def _load_for_write(self, conn: Connection, ctx: Context, obj: ObjectDef,
+                        record_id: str) -> dict[str, Any]:
+        table = self.ql.schema.table(obj.name)
+        if not isinstance(record_id, str):
+            raise NotFound(f"{obj.name} '{record_id}' not found")
+        stmt = select(table).where(table.c.id == record_id)
+        visible = self.ql.security.row_filter(ctx, obj, table, "edit")
+        if visible is not None:
+            stmt = stmt.where(visible)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"{obj.name} '{record_id}' not found")
+        record = dict(row._mapping)
+        if not self.ql.security.can_modify(ctx, obj, record):
+            raise PermissionDenied(f"you may not change this {obj.label.lower()}")
+        return record
+
+    def _run_triggers(self, conn: Connection, ctx: Context, obj: ObjectDef, event: str,
+                      old: dict[str, Any] | None, new: dict[str, Any] | None,
+                      supplied: frozenset[str]) -> None:
+        functions = triggers_for(obj.name, event)
+        if not functions:
+            return
+        tc = TriggerContext(obj.name, event, dict(old) if old else None, new, ctx, self.ql,
+                            supplied)
+        with self.ql._trigger_scope():
+            for fn in functions:
+                try:
+                    fn(tc)
+                except ObjectQLError:
+                    raise
+                except Exception as exc:
+                    log.exception("trigger %s failed", fn.__qualname__)
+                    raise TriggerFailed(f"The save was rolled back: {obj.name} trigger "
+                                        f"{fn.__name__} failed ({exc})") from exc
+
+    def _readable(self, ctx: Context, obj: ObjectDef, record: dict[str, Any]
+                  ) -> dict[str, Any]:
+        return {k: v for k, v in record.items()
+                if (fd := obj.field(k)) is not None
+                and self.ql.security.field_readable(ctx, obj, fd)}
+
+    # -- bulk ------------------------------------------------------------------------------
+    def bulk_insert(self, ctx: Context, name: str, rows: list[dict[str, Any]]) -> int:
+        obj = self.ql.object(name)
+        self.ql.security.check_object(ctx, obj, "create")
+        table = self.ql.schema.table(obj.name)
+        now = self.ql.clock()
+        prepared = []
+        for index, data in enumerate(rows):
+            try:
+                supplied = self._check_input(ctx, obj, data, creating=True)
+                errors: list[tuple[str | None, str]] = []
+                record: dict[str, Any] = {n: None for n in obj.all_fields}
+                for fname, fd in obj.fields.items():
+                    if fname not in supplied and fd.default is not None and not fd.is_computed:
+                        record[fname] = self._default(ctx, fd, errors)
+                record.update(self._coerce(obj, {k: data[k] for k in supplied}, errors))
+                if errors:
+                    raise ValidationError.of(errors)
+                created = data.get("created_at") if ctx.is_system else None
+                record.update(id=data.get("id") or new_id(),
+                              owner=record.get("owner") or ctx.user_id,
+                              created_at=coerce_value(obj.all_fields["created_at"], created)
+                              if created else now,
+                              created_by=ctx.user_id, modified_at=now,
+                              modified_by=ctx.user_id, version=1)
+                self._compute_formulas(obj, None, record)
+                self._check_required_and_rules(obj, record)
+            except ObjectQLError as exc:
+                exc.message = f"row {index + 1}: {exc.message}"
+                raise
+            prepared.append(record)
+        with _integrity_as_conflict(obj), self.ql.transaction() as conn:
+            self._assign_autonumbers(conn, obj, prepared)
+            for start in range(0, len(prepared), BULK_CHUNK):
+                chunk = [_storable(obj, r) for r in prepared[start:start + BULK_CHUNK]]
+                conn.execute(insert(table), chunk)
+            audit.record(conn, object_name=obj.name, record_id="*", action="bulk_insert",
+                         user_id=ctx.user_id, at=now, changes={"count": len(prepared)})
+        return len(prepared)
+
+    def _check_required_and_rules(self, obj: ObjectDef, record: dict[str, Any]) -> None:
+        errors: list[tuple[str | None, str]] = [
+            (n, f"{fd.display_label} is required") for n, fd in obj.fields.items()
+            if fd.required and not fd.is_computed and blank(record.get(n))]
+        today, now = self.ql.today(), self.ql.clock()
+        for rule in obj.validation_rules:
+            if rule.compiled.evaluate(record, is_new=True, today=today, now=now):
+                errors.append((rule.field, rule.message))
+        if errors:
+            raise ValidationError.of(errors)
+
+
+def format_autonumber(pattern: str, number: int, at: datetime) -> str:
+    text = (pattern.replace("{YYYY}", f"{at.year:04d}").replace("{YY}", f"{at.year % 100:02d}")
+            .replace("{MM}", f"{at.month:02d}").replace("{DD}", f"{at.day:02d}"))
+    return re.sub(r"\{(0+)\}", lambda m: f"{number:0{len(m.group(1))}d}", text)
+
+
+def _reserve(conn: Connection, object_name: str, field_name: str, count: int) -> int:
+    where = (COUNTERS.c.object == object_name, COUNTERS.c.field == field_name)
+    result = conn.execute(update(COUNTERS).where(*where)
+                          .values(value=COUNTERS.c.value + count).returning(COUNTERS.c.value))
+    value = result.scalar()
+    if value is None:
+        conn.execute(insert(COUNTERS).values(object=object_name, field=field_name, value=count))
+        return count
+    return int(value)
+
+
+def _storable(obj: ObjectDef, record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k in obj.all_fields}
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip('"W/ '))
+    except ValueError:
+        return None
+
+
+def _integrity_message(obj: ObjectDef, exc: IntegrityError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    for name, fd in obj.fields.items():
+        if fd.unique and (f"{obj.name}.{name}" in text or f"_{obj.name}_{name}" in text):
+            return f"{fd.display_label} is already used by another {obj.label.lower()}"
+    if "foreign key" in text.lower():
+        return f"{obj.label} references a record that does not exist or is still referenced"
+    return f"{obj.label} conflicts with existing data"
+
+
+class _integrity_as_conflict:
+    """Database constraint violations surface as Conflict, never as a 500."""
+
+    def __init__(self, obj: ObjectDef):
+        self.obj = obj
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if isinstance(exc, IntegrityError):
+            raise Conflict(_integrity_message(self.obj, exc)) from exc
+        return False

@@ -1,0 +1,1 @@
+"""Storage: engines, generated object tables, system tables and schema sync."""

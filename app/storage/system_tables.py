@@ -1,0 +1,50 @@
+"""System tables that are not business objects, declared with SQLModel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import NaiveDatetime
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_record", "object", "record_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    object: str = Field(max_length=64)
+    record_id: str = Field(max_length=32)
+    action: str = Field(max_length=16)  # insert | update | delete | login | login_failed
+    user_id: str | None = Field(default=None, max_length=32, index=True)
+    at: NaiveDatetime = Field(index=True)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class MetadataVersion(SQLModel, table=True):
+    __tablename__ = "metadata_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=64, index=True)
+    loaded_at: NaiveDatetime
+    loaded_by: str | None = Field(default=None, max_length=32)
+    objects: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class AutonumberCounter(SQLModel, table=True):
+    __tablename__ = "autonumber_counter"
+
+    object: str = Field(primary_key=True, max_length=64)
+    field: str = Field(primary_key=True, max_length=64)
+    value: int = 0
+
+
+class Credential(SQLModel, table=True):
+    """Password hashes, apart from the user object so no query can ever select them."""
+
+    __tablename__ = "credential"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    password_hash: str = Field(max_length=255)
+    changed_at: NaiveDatetime
