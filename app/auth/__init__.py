@@ -1,0 +1,1 @@
+"""Identity: password hashing and (later) tokens and sessions."""

@@ -1,0 +1,151 @@
+"""Shared fixtures: one ObjectQL service per backend (SQLite always; PostgreSQL when
+HOTCRM_TEST_DATABASE_URL is set), emptied before every test.
+
+Each test run creates its own PostgreSQL database and drops it at the end, so leftovers
+of earlier runs on the shared server can never make a run flaky.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, delete, text
+from sqlalchemy.engine import make_url
+
+from app.core import Services, build_services
+from app.objectql import Context
+from app.objectql.service import ObjectQL
+
+ROOT = Path(__file__).resolve().parent.parent
+METADATA = ROOT / "metadata"
+REQUIRE_SERVICES = os.environ.get("HOTCRM_REQUIRE_SERVICES") == "1"
+
+
+def _missing(what: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (HOTCRM_REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not configured")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin_url = os.environ.get("HOTCRM_TEST_DATABASE_URL")
+    if not admin_url:
+        _missing("PostgreSQL (HOTCRM_TEST_DATABASE_URL)")
+    name = f"hotcrm_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        admin.dispose()
+        _missing(f"PostgreSQL at {make_url(admin_url).render_as_string()} ({exc})")
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+_services: dict[str, Services] = {}
+
+
+def _services_for(backend: str, request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Services:
+    if backend not in _services:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        else:
+            url = request.getfixturevalue("postgres_url")
+        _services[backend] = build_services(database_url=url, metadata_dir=METADATA)
+    return _services[backend]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    yield
+    for services in _services.values():
+        services.engine.dispose()
+    _services.clear()
+
+
+def _empty(services: Services) -> None:
+    tables = list(reversed(services.ql.schema.metadata.sorted_tables))
+    with services.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(delete(table))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def services(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """A clean database on each backend; the test runs once per backend."""
+    svc = _services_for(request.param, request, tmp_path_factory)
+    _empty(svc)
+    clock = svc.ql.clock
+    yield svc
+    svc.ql.clock = clock
+
+
+@pytest.fixture
+def sqlite_services(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """SQLite only, for tests whose subject is not the backend."""
+    svc = _services_for("sqlite", request, tmp_path_factory)
+    _empty(svc)
+    clock = svc.ql.clock
+    yield svc
+    svc.ql.clock = clock
+
+
+@pytest.fixture
+def ql(services: Services) -> ObjectQL:
+    return services.ql
+
+
+@dataclass
+class Team:
+    """admin; a manager with two reps below; a viewer — as users and contexts."""
+
+    admin: Context
+    manager: Context
+    rep_a: Context
+    rep_b: Context
+    viewer: Context
+    system: Context
+
+
+def make_team(ql: ObjectQL) -> Team:
+    system = Context.system()
+
+    def user(email: str, name: str, role: str, manager: str | None = None) -> Context:
+        record = ql.insert(system, "user", {"email": email, "name": name, "role": role,
+                                            "manager": manager})
+        return Context(user_id=record["id"], role=role, name=name)
+
+    admin = user("admin@test.local", "Ada Admin", "admin")
+    manager = user("manager@test.local", "Max Manager", "sales_manager")
+    rep_a = user("rep.a@test.local", "Rita Rep", "sales_rep", manager.user_id)
+    rep_b = user("rep.b@test.local", "Rob Rep", "sales_rep", manager.user_id)
+    viewer = user("viewer@test.local", "Vic Viewer", "viewer")
+    return Team(admin, manager, rep_a, rep_b, viewer, system)
+
+
+@pytest.fixture
+def team(ql: ObjectQL) -> Team:
+    return make_team(ql)
+
+
+def fixed_clock(when: datetime):
+    """A clock for ObjectQL that always answers `when` (naive UTC)."""
+    naive = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    return lambda: naive
