@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, insert, select
 
+from app.objectql.service import ObjectQL
 from app.storage.system_tables import Credential
 
 CREDENTIALS = Credential.__table__  # type: ignore[attr-defined]
@@ -23,18 +24,21 @@ class WeakPassword(ValueError):
     pass
 
 
-def set_password(engine: Engine, user_id: str, password: str) -> None:
+def set_password(target: ObjectQL | Engine, user_id: str, password: str) -> None:
+    """Store a new hash; given the ObjectQL service it joins the caller's transaction."""
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"passwords need at least {MIN_LENGTH} characters")
     hashed = _hasher.hash(password)
-    with engine.begin() as conn:
+    ql = target if isinstance(target, ObjectQL) else None
+    with (ql.transaction() if ql else target.begin()) as conn:  # type: ignore[union-attr]
         conn.execute(delete(CREDENTIALS).where(CREDENTIALS.c.user_id == user_id))
         conn.execute(insert(CREDENTIALS).values(
             user_id=user_id, password_hash=hashed,
             changed_at=datetime.now(UTC).replace(tzinfo=None)))
 
 
-def verify_password(engine: Engine, user_id: str, password: str) -> bool:
+def verify_password(target: ObjectQL | Engine, user_id: str, password: str) -> bool:
+    engine = target.engine if isinstance(target, ObjectQL) else target
     with engine.connect() as conn:
         hashed = conn.execute(select(CREDENTIALS.c.password_hash)
                               .where(CREDENTIALS.c.user_id == user_id)).scalar()

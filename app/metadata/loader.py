@@ -152,10 +152,12 @@ def load_registry(directory: Path | str) -> Registry:
         raise MetadataError([MetadataProblem(str(objects_dir), None, None, None,
                                              "no *.object.yml files found")])
     objects: dict[str, ObjectDef] = dict(system_objects())
+    broken: set[str] = set()
     for path in files:
         display = str(path)
         obj = _parse_file(path, display, collector)
         if obj is None:
+            broken.add(path.name.removesuffix(".object.yml"))
             continue
         if obj.name in objects:
             where = objects[obj.name].source_file or "a built-in system object"
@@ -167,7 +169,7 @@ def load_registry(directory: Path | str) -> Registry:
         if not obj.system:
             _check_names(obj, collector)
             finalize_object(obj)
-    check_objects(objects, collector, _compile)
+    check_objects(objects, collector, _compile, broken)
     if collector.problems:
         raise MetadataError(collector.problems)
     return Registry(objects)

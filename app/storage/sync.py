@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from alembic.operations import Operations
 from alembic.operations.ops import AddColumnOp, CreateIndexOp, CreateTableOp
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 from app.storage.schema import Schema
 
@@ -60,8 +60,7 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
                 report.added_columns.append(f"{table.name}.{column.name}")
             report.orphan_columns += [f"{table.name}.{name}" for name in sorted(present)
                                       if name not in table.columns]
-            index_names = {i["name"] for i in inspector.get_indexes(table.name)}
-            index_names |= {u["name"] for u in inspector.get_unique_constraints(table.name)}
+            index_names = _index_names(conn, table.name)
             for index in table.indexes:
                 if index.name not in index_names:
                     ops.invoke(CreateIndexOp.from_index(index))
@@ -70,3 +69,15 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
         log.warning("columns no longer in metadata were kept: %s",
                     ", ".join(report.orphan_columns))
     return report
+
+
+def _index_names(conn: Connection, table: str) -> set[str]:
+    """Names of all indexes, including expression indexes the inspector cannot reflect."""
+    if conn.dialect.name == "sqlite":
+        query = text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t")
+    elif conn.dialect.name == "postgresql":
+        query = text("SELECT indexname FROM pg_indexes WHERE tablename = :t "
+                     "AND schemaname = current_schema()")
+    else:
+        return {str(i["name"]) for i in inspect(conn).get_indexes(table)}
+    return {row[0] for row in conn.execute(query, {"t": table})}

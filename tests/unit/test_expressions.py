@@ -15,9 +15,7 @@ from hypothesis import strategies as st
 from app.expressions import Expression, ExpressionError, compile_expression
 
 TODAY = dt.date(2024, 6, 15)
-BOUNDED = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def ev(source: str, record: dict[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -274,7 +272,7 @@ def test_unknown_field_with_known_names() -> None:
      ("a\nb", "single expression", None), ("b'x'", "bytes", 1), ("1j", "complex", 1),
      ("...", "ellipsis", 1), ("x == 'a' '\\0'", None, None), ("x(1)", "unknown function", 1),
      ("IF(true, 1, 2)(3)", "calling an expression", 1), ("getattr(x, 'y')", "'getattr'", 1),
-     ("  x.y", "attribute", 3), ("é + x.y", "attribute", 5), ("a\x00", "cannot be parsed", None),
+     ("  x.y", "attribute", 3), ("é + x.y", "attribute", 5), ("a\x00", "null bytes", None),
      ("-" * 100_000 + "1", "", None), ("(" * 300 + "1" + ")" * 300, "syntax error", None),
      ("+".join(["1"] * 300), "too deeply nested", 1)],
 )  # fmt: skip
@@ -323,15 +321,18 @@ def _extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         st.tuples(children, st.sampled_from(BINARY), children).map(lambda t: f"({' '.join(t)})"),
         children.map(lambda c: f"(-{c})"),
         children.map(lambda c: f"(not {c})"),
-        st.tuples(children, st.sampled_from(["in", "not in"]), st.lists(literals, max_size=3))
-        .map(lambda t: f"({t[0]} {t[1]} [{', '.join(t[2])}])"),
+        st.tuples(children, st.sampled_from(["in", "not in"]), st.lists(literals, max_size=3)).map(
+            lambda t: f"({t[0]} {t[1]} [{', '.join(t[2])}])"
+        ),
         st.tuples(children, st.sampled_from(FIELDS)).map(lambda t: f"({t[0]} in {t[1]})"),
         st.tuples(st.sampled_from(FUNCTIONS_1), children).map(lambda t: f"{t[0]}({t[1]})"),
-        st.tuples(st.sampled_from(["ISCHANGED", "PRIORVALUE"]), st.sampled_from(FIELDS))
-        .map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(["ISCHANGED", "PRIORVALUE"]), st.sampled_from(FIELDS)).map(
+            lambda t: f"{t[0]}({t[1]})"
+        ),
         st.tuples(children, children, children).map(lambda t: f"IF({', '.join(t)})"),
-        st.tuples(st.sampled_from(["AND", "OR"]), st.lists(children, min_size=1, max_size=3))
-        .map(lambda t: f"{t[0]}({', '.join(t[1])})"),
+        st.tuples(st.sampled_from(["AND", "OR"]), st.lists(children, min_size=1, max_size=3)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"
+        ),
         pair.map(lambda t: f"CONTAINS({t[0]}, {t[1]})"),
     )
 
@@ -364,7 +365,7 @@ def test_token_soup_compiles_or_raises_expression_error(source: str) -> None:
         expression = compile_expression(source)
     except ExpressionError:
         return
-    assert expression.names <= {"a", "b"}
+    assert all(name.isidentifier() and name[0] != "_" for name in expression.names)
 
 
 @BOUNDED

@@ -1,0 +1,39 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint typecheck bench seed-large screenshots clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	HOTCRM_DEMO=$${HOTCRM_DEMO:-1} $(VENV)/bin/hotcrm run
+
+test: $(STAMP)
+	bash scripts/ensure_chromium.sh $(PY)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+typecheck: lint
+
+bench: $(STAMP)
+	$(PY) bench/objectql.py
+
+seed-large: $(STAMP)
+	$(VENV)/bin/hotcrm seed --scale large
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

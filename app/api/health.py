@@ -1,0 +1,34 @@
+"""`GET /health`: is the database reachable, which cache is in use. No auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app import runtime
+
+router = APIRouter()
+
+
+@router.get("/health", tags=["health"])
+def health() -> JSONResponse:
+    services = runtime.services()
+    body: dict[str, Any] = {"status": "ok", "database": "ok", "cache": "in-process"}
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        body["database_backend"] = services.engine.dialect.name
+    except Exception as exc:  # report, never raise: health must answer
+        body.update(status="degraded", database=f"error: {type(exc).__name__}")
+    if services.settings.redis_url:
+        try:
+            import redis
+
+            redis.Redis.from_url(services.settings.redis_url, socket_timeout=1).ping()
+            body["cache"] = "redis"
+        except Exception as exc:
+            body.update(status="degraded", cache=f"error: {type(exc).__name__}")
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
