@@ -16,8 +16,9 @@ from pydantic import ValidationError
 
 from app.expressions import ExpressionError, compile_expression
 from app.metadata.models import FORMULA_FORMATS, SYSTEM_FIELD_NAMES, ObjectDef
+from app.metadata.permissions import PermissionSet
 from app.metadata.registry import Registry
-from app.metadata.system_objects import system_objects
+from app.metadata.system_objects import ROLES, system_objects
 from app.metadata.validate import check_objects, finalize_object
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -88,7 +89,9 @@ class ProblemCollector:
         line = source.line(path) if source else None
         if field is None and len(path) >= 2 and path[0] == "fields":
             field = str(path[1])
-        self.problems.append(MetadataProblem(file_name, line, obj, field, message))
+        if obj and obj.startswith("permissions:"):
+            obj = None
+        self.problems.append(MetadataProblem(file_name, line, obj, field or None, message))
 
 
 def _pydantic_message(err: Any) -> str:
@@ -102,7 +105,9 @@ def _pydantic_message(err: Any) -> str:
     return f"{'.'.join(str(p) for p in loc)}: {err['msg']}"
 
 
-def _parse_file(path: Path, display: str, collector: ProblemCollector) -> ObjectDef | None:
+def _read_yaml(path: Path, display: str, key: str, collector: ProblemCollector
+               ) -> dict[str, Any] | None:
+    """Parse one file, remembering line numbers under `key`; None when unreadable."""
     try:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -119,16 +124,24 @@ def _parse_file(path: Path, display: str, collector: ProblemCollector) -> Object
         return None
     if node is None or not isinstance(data, dict):
         collector.problems.append(MetadataProblem(display, 1, None, None,
-                                                  "the file must hold a mapping of object keys"))
+                                                  "the file must hold a mapping of keys"))
         return None
     source = _SourceMap(display)
     source.walk(node)
-    stem = path.name.removesuffix(".object.yml")
-    obj_name = str(data.get("name") or stem)
-    collector.sources[obj_name] = source
+    collector.sources[key] = source
     for dup_path, line in source.duplicates:
-        collector.problems.append(MetadataProblem(display, line, obj_name, None,
+        collector.problems.append(MetadataProblem(display, line, key, None,
                                                   f"duplicate key '{dup_path[-1]}'"))
+    return data
+
+
+def _parse_file(path: Path, display: str, collector: ProblemCollector) -> ObjectDef | None:
+    stem = path.name.removesuffix(".object.yml")
+    data = _read_yaml(path, display, stem, collector)
+    if data is None:
+        return None
+    obj_name = str(data.get("name") or stem)
+    collector.sources[obj_name] = collector.sources[stem]
     try:
         obj = ObjectDef.model_validate(data)
     except ValidationError as exc:
@@ -140,6 +153,39 @@ def _parse_file(path: Path, display: str, collector: ProblemCollector) -> Object
                       f"name '{path.name}'")
     obj.source_file = display
     return obj
+
+
+def _load_permissions(directory: Path, objects: dict[str, ObjectDef],
+                      collector: ProblemCollector) -> dict[str, PermissionSet]:
+    result: dict[str, PermissionSet] = {}
+    folder = directory / "permissions"
+    for path in sorted(folder.glob("*.permission.yml")) if folder.is_dir() else []:
+        stem = path.name.removesuffix(".permission.yml")
+        key = f"permissions:{stem}"
+        data = _read_yaml(path, str(path), key, collector)
+        if data is None:
+            continue
+        try:
+            perm = PermissionSet.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                collector.add(key, tuple(err["loc"]), _pydantic_message(err), field="")
+            continue
+        if perm.role != stem or perm.role not in ROLES:
+            collector.add(key, ("role",), f"role '{perm.role}' must match the file name and "
+                          f"be one of {', '.join(ROLES)}", field="")
+        for name in perm.objects:
+            if name != "*" and name not in objects:
+                collector.add(key, ("objects", name), f"unknown object '{name}'", field="")
+        for name, fields in perm.fields.items():
+            obj = objects.get(name)
+            for field_name in fields:
+                if obj is None or obj.field(field_name) is None:
+                    collector.add(key, ("fields", name, field_name),
+                                  f"unknown field '{name}.{field_name}'", field="")
+        perm.source_file = str(path)
+        result[perm.role] = perm
+    return result
 
 
 def load_registry(directory: Path | str) -> Registry:
@@ -170,9 +216,10 @@ def load_registry(directory: Path | str) -> Registry:
             _check_names(obj, collector)
             finalize_object(obj)
     check_objects(objects, collector, _compile, broken)
+    permissions = _load_permissions(directory, objects, collector)
     if collector.problems:
         raise MetadataError(collector.problems)
-    return Registry(objects)
+    return Registry(objects, permissions)
 
 
 def _check_names(obj: ObjectDef, collector: ProblemCollector) -> None:

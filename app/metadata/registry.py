@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Mapping
 
 from app.metadata.models import FieldDef, ObjectDef
+from app.metadata.permissions import PermissionSet
 
 
 class UnknownObject(KeyError):
@@ -19,8 +20,10 @@ class UnknownObject(KeyError):
 
 
 class Registry(Mapping[str, ObjectDef]):
-    def __init__(self, objects: dict[str, ObjectDef]):
+    def __init__(self, objects: dict[str, ObjectDef],
+                 permissions: dict[str, PermissionSet] | None = None):
         self._objects = dict(objects)
+        self.permissions: dict[str, PermissionSet] = dict(permissions or {})
 
     def __getitem__(self, name: str) -> ObjectDef:
         try:
@@ -46,4 +49,6 @@ class Registry(Mapping[str, ObjectDef]):
 
     def digest(self) -> str:
         payload = {n: o.model_dump(mode="json") for n, o in sorted(self._objects.items())}
+        payload.update({f"permissions:{r}": p.model_dump(mode="json")
+                        for r, p in sorted(self.permissions.items())})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -59,6 +59,9 @@ class ObjectQL:
                  clock: Callable[[], datetime] | None = None):
         self.engine = engine
         self.security: SecurityPolicy = security or OpenSecurity()
+        attach = getattr(self.security, "attach", None)
+        if attach is not None:
+            attach(self)
         self.events = events or EventBus()
         self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self._lock = threading.Lock()
@@ -245,7 +248,9 @@ class ObjectQL:
 
     def _count(self, conn: Connection, b: SelectBuilder, where: ColumnElement[bool] | None,
                cap: int = COUNT_CAP) -> tuple[int, bool]:
-        inner = b.apply(select(literal(1).label("one")))
+        # select_from always: without filters or joins nothing else names the table, and
+        # "SELECT 1 LIMIT n" would count one row.
+        inner = select(literal(1).label("one")).select_from(b.from_clause())
         if where is not None:
             inner = inner.where(where)
         inner_sub = inner.limit(cap + 1).subquery()
@@ -319,7 +324,9 @@ class ObjectQL:
             if name not in labels:
                 raise QueryError(f"aggregate results can only be sorted by "
                                  f"{', '.join(labels)}, not '{name}'")
-            order.append(labels[name].desc() if direction == "desc" else labels[name].asc())
+            # Empty values sort like find(): first ascending, last descending, on every backend.
+            order.append(labels[name].desc().nulls_last() if direction == "desc"
+                         else labels[name].asc().nulls_first())
         stmt = stmt.order_by(*(order or [c.asc() for c in group_cols])).limit(limit)
         with self._reading() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]

@@ -1,0 +1,71 @@
+"""Password login with throttling and an audit entry for every attempt."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from app import audit
+from app.auth.passwords import verify_password
+from app.objectql.context import Context
+from app.objectql.service import ObjectQL
+
+FAILURES_PER_MINUTE = 5
+
+
+class LoginFailed(Exception):
+    """Wrong email or password (deliberately the same message for both)."""
+
+
+class LoginThrottled(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many failed attempts; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class LoginResult:
+    user_id: str
+    role: str
+    name: str
+
+
+class Authenticator:
+    def __init__(self, ql: ObjectQL, storage_url: str = "memory://"):
+        self.ql = ql
+        self._limit = RateLimitItemPerMinute(FAILURES_PER_MINUTE)
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
+
+    def login(self, email: str, password: str) -> LoginResult:
+        key = (email or "").strip().lower()[:255]
+        if not self._limiter.test(self._limit, "login", key):
+            stats = self._limiter.get_window_stats(self._limit, "login", key)
+            raise LoginThrottled(max(1, int(stats.reset_time - time.time()) + 1))
+        user = self._find_user(key)
+        ok = bool(user and user.get("active")
+                  and verify_password(self.ql, user["id"], password or ""))
+        self._audit(user["id"] if user else None, key, ok)
+        if not ok or user is None:
+            self._limiter.hit(self._limit, "login", key)
+            raise LoginFailed("wrong email or password")
+        return LoginResult(user["id"], user["role"], user["name"])
+
+    def _find_user(self, email: str) -> dict[str, Any] | None:
+        """Emails are unique case-insensitively; match them the same way."""
+        if "@" not in email:
+            return None
+        candidates = self.ql.find(Context.system(), "user", limit=20,
+                                  fields=["name", "role", "active", "email"],
+                                  filters=[["email", "startswith", email]]).records
+        return next((u for u in candidates if str(u["email"]).lower() == email), None)
+
+    def _audit(self, user_id: str | None, email: str, ok: bool) -> None:
+        with self.ql.transaction() as conn:
+            audit.record(conn, object_name="user", record_id=user_id or "-",
+                         action="login" if ok else "login_failed", user_id=user_id,
+                         at=self.ql.clock(), changes={"email": [None, email]})

@@ -1,0 +1,169 @@
+"""ObjectQL against hand-written SQLAlchemy Core, on the same data, in the same process.
+
+Usage: python bench/objectql.py [--database-url URL] [--seconds S]
+Needs a seeded database (`hotcrm seed --scale large`); with --seed-accounts N it seeds
+N accounts (and the large-scale ratios) first when the database is empty.
+Each case prints p50/p95 of ObjectQL, of the hand-written query, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from sqlalchemy import func, insert, select
+
+from app import audit
+from app.core import build_services
+from app.objectql import Context
+from app.storage.ids import new_id
+
+
+def measure(fn: Callable[[], object], seconds: float) -> list[float]:
+    for _ in range(20):  # warm caches and SQLAlchemy's statement cache
+        fn()
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline and len(samples) < 20_000:
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(name: str, ours: list[float], hand: list[float]) -> dict[str, float]:
+    p50, p95, h50, h95 = pct(ours, .5), pct(ours, .95), pct(hand, .5), pct(hand, .95)
+    ratio = p50 / h50 if h50 else float("nan")
+    print(f"{name:<28} ObjectQL p50 {p50:7.3f} ms  p95 {p95:7.3f} ms | hand-written p50 "
+          f"{h50:7.3f} ms  p95 {h95:7.3f} ms | ratio {ratio:4.2f}x  (n={len(ours)})")
+    return {"p50": p50, "p95": p95, "hand_p50": h50, "ratio": ratio}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", default=os.environ.get("HOTCRM_DATABASE_URL"))
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seed-accounts", type=int, default=0)
+    args = parser.parse_args()
+    services = build_services(database_url=args.database_url)
+    ql, engine = services.ql, services.engine
+    system = Context.system()
+    if args.seed_accounts and ql.count(system, "account", cap=1)[0] == 0:
+        from app.seed import seed_scale
+
+        seed_scale(services, str(args.seed_accounts), 42)
+    counts = {o: ql.count(system, o, cap=10_000_000)[0]
+              for o in ("account", "contact", "opportunity", "activity")}
+    print(f"database: {engine.dialect.name}; rows: " +
+          ", ".join(f"{n:,} {o}" for o, n in counts.items()))
+    rep = ql.find_one(system, "user", fields=["id"], filters=[["role", "=", "sales_rep"]])
+    assert rep, "seed the database first"
+    me = Context(user_id=rep["id"], role="sales_rep")
+    acc, opp = ql.schema.table("account"), ql.schema.table("opportunity")
+    results = {}
+
+    list_cols = ["name", "account_number", "industry", "type", "annual_revenue", "phone",
+                 "owner"]
+
+    def ours_list() -> object:
+        return ql.find(me, "account", fields=list_cols, filters=[["owner", "=", "$user"]],
+                       sort=[["name", "asc"]], limit=20).records
+
+    def hand_list() -> object:
+        stmt = (select(acc.c.id, *[acc.c[c] for c in list_cols])
+                .where(acc.c.owner == me.user_id).order_by(acc.c.name, acc.c.id).limit(20))
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    assert [r["id"] for r in ours_list()] == [r["id"] for r in hand_list()]  # type: ignore
+    results["list page"] = report("list page (owner, by name)", measure(ours_list, args.seconds),
+                                  measure(hand_list, args.seconds))
+
+    def ours_join() -> object:
+        return ql.find(me, "opportunity", fields=["name", "account.name", "stage", "amount",
+                                                  "close_date"],
+                       filters=[["owner", "=", "$user"], ["stage", "not in",
+                                                          ["closed_won", "closed_lost"]]],
+                       sort=[["close_date", "asc"]], limit=20).records
+
+    def hand_join() -> object:
+        a = acc.alias("a")
+        stmt = (select(opp.c.id, opp.c.name, a.c.name.label("account.name"), opp.c.stage,
+                       opp.c.amount, opp.c.close_date)
+                .select_from(opp.outerjoin(a, opp.c.account == a.c.id))
+                .where(opp.c.owner == me.user_id,
+                       (opp.c.stage.not_in(["closed_won", "closed_lost"]))
+                       | opp.c.stage.is_(None))
+                .order_by(opp.c.close_date.asc().nulls_first(), opp.c.id).limit(20))
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    results["join page"] = report("lookup join page", measure(ours_join, args.seconds),
+                                  measure(hand_join, args.seconds))
+
+    def ours_count() -> object:
+        return ql.count(me, "opportunity", filters=[["stage", "=", "prospecting"]])
+
+    def hand_count() -> object:
+        inner = select(opp.c.id).where(opp.c.stage == "prospecting").limit(10_001).subquery()
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(inner)).scalar()
+
+    results["count"] = report("capped count", measure(ours_count, args.seconds),
+                              measure(hand_count, args.seconds))
+
+    def ours_agg() -> object:
+        return ql.aggregate(me, "opportunity", group_by=["stage"],
+                            aggregate={"amount": ("sum", "amount"), "n": ("count", "id")})
+
+    def hand_agg() -> object:
+        stmt = select(opp.c.stage, func.sum(opp.c.amount), func.count()).group_by(opp.c.stage)
+        with engine.connect() as conn:
+            return conn.execute(stmt).all()
+
+    results["aggregate"] = report("group-by aggregate", measure(ours_agg, args.seconds),
+                                  measure(hand_agg, args.seconds))
+
+    account_id = ql.find_one(me, "account", fields=["id"],
+                             filters=[["owner", "=", "$user"]])["id"]  # type: ignore[index]
+    close = date.today() + timedelta(days=30)
+
+    def ours_insert() -> object:
+        return ql.insert(me, "opportunity", {"name": "Bench deal", "account": account_id,
+                                             "amount": 1000, "stage": "qualification",
+                                             "close_date": close})
+
+    def hand_insert() -> object:
+        now = ql.clock()
+        rid = new_id()
+        with engine.begin() as conn:
+            conn.execute(insert(opp).values(
+                id=rid, name="Bench deal", account=account_id, amount=1000.0,
+                stage="qualification", probability=20.0, forecast_category="pipeline",
+                expected_revenue=200.0, is_won=False, is_closed=False, close_date=close,
+                owner=me.user_id, created_at=now, created_by=me.user_id, modified_at=now,
+                modified_by=me.user_id, version=1))
+            audit.record(conn, object_name="opportunity", record_id=rid, action="insert",
+                         user_id=me.user_id, at=now, changes={"name": [None, "Bench deal"]})
+        return rid
+
+    ours = measure(ours_insert, args.seconds)
+    hand = measure(hand_insert, args.seconds)
+    results["insert"] = report("insert + triggers + audit", ours, hand)
+    print(f"{'inserts per second':<28} ObjectQL {1000 / statistics.mean(ours):8.0f}/s | "
+          f"hand-written {1000 / statistics.mean(hand):8.0f}/s")
+    with engine.begin() as conn:  # leave the data set as it was
+        conn.execute(opp.delete().where(opp.c.name == "Bench deal"))
+
+
+if __name__ == "__main__":
+    main()
