@@ -9,10 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
+from app.auth.identity import Identities
+from app.auth.login import Authenticator
 from app.config import Settings, get_settings
 from app.metadata import MetadataError, Registry, load_registry
 from app.objectql.security import SecurityPolicy
 from app.objectql.service import ObjectQL
+from app.security import PermissionPolicy
 from app.storage.db import make_engine
 from app.storage.system_tables import MetadataVersion
 from app.triggers import load_all as load_triggers
@@ -26,6 +29,9 @@ class Services:
     settings: Settings
     engine: Engine
     ql: ObjectQL
+    identities: Identities
+    authenticator: Authenticator
+    secret_key: str
 
     def reload_metadata(self) -> Registry:
         """Load metadata again; on any problem raise MetadataError and keep the live one."""
@@ -59,12 +65,14 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
     registry = load_registry(settings.metadata_dir)
     load_triggers()
     engine = make_engine(url)
-    ql = ObjectQL(engine, registry, security=security)
+    ql = ObjectQL(engine, registry, security=security or PermissionPolicy())
     report = ql.sync_schema()
     if report.created_tables:
         log.info("created tables: %s", ", ".join(report.created_tables))
     record_metadata_version(engine, registry)
-    return Services(settings, engine, ql)
+    limiter_storage = settings.redis_url or "memory://"
+    return Services(settings, engine, ql, Identities(ql), Authenticator(ql, limiter_storage),
+                    settings.secret_key)
 
 
 __all__ = ["MetadataError", "Services", "build_services"]

@@ -21,7 +21,7 @@ def prepare(settings: Settings | None = None) -> Settings:
     """Build services, seed demo data if asked and empty, register routes and pages."""
     from nicegui import app as nicegui_app
 
-    from app.api.health import router as health_router
+    from app.api import install as install_api
 
     settings = settings or get_settings()
     services = build_services(settings)
@@ -33,7 +33,7 @@ def prepare(settings: Settings | None = None) -> Settings:
             print("Empty database: seeding demo data ...", flush=True)
             counts = seed_demo(services)
             print("Seeded: " + ", ".join(f"{n} {k}" for k, n in counts.items()), flush=True)
-    nicegui_app.include_router(health_router)
+    install_api(nicegui_app)
     importlib.import_module(UI_PACKAGE).register()
     return settings
 

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
+from app.auth.identity import Identities
 from app.core import Services, build_services
 from app.objectql import Context
 from app.objectql.service import ObjectQL
@@ -114,7 +115,11 @@ def ql(services: Services) -> ObjectQL:
 
 @dataclass
 class Team:
-    """admin; a manager with two reps below; a viewer — as users and contexts."""
+    """admin; a manager with two reps below; a viewer — as users and contexts.
+
+    Contexts are subject to the real permission sets (metadata/permissions): a rep sees
+    own private records only, a viewer reads all but changes nothing; `system` bypasses.
+    """
 
     admin: Context
     manager: Context
@@ -127,17 +132,22 @@ class Team:
 def make_team(ql: ObjectQL) -> Team:
     system = Context.system()
 
-    def user(email: str, name: str, role: str, manager: str | None = None) -> Context:
+    def user(email: str, name: str, role: str, manager: str | None = None) -> str:
         record = ql.insert(system, "user", {"email": email, "name": name, "role": role,
                                             "manager": manager})
-        return Context(user_id=record["id"], role=role, name=name)
+        return str(record["id"])
 
     admin = user("admin@test.local", "Ada Admin", "admin")
     manager = user("manager@test.local", "Max Manager", "sales_manager")
-    rep_a = user("rep.a@test.local", "Rita Rep", "sales_rep", manager.user_id)
-    rep_b = user("rep.b@test.local", "Rob Rep", "sales_rep", manager.user_id)
+    rep_a = user("rep.a@test.local", "Rita Rep", "sales_rep", manager)
+    rep_b = user("rep.b@test.local", "Rob Rep", "sales_rep", manager)
     viewer = user("viewer@test.local", "Vic Viewer", "viewer")
-    return Team(admin, manager, rep_a, rep_b, viewer, system)
+    # Contexts as the login path builds them: role and manager chain from the database.
+    identities = Identities(ql)
+    ctx = identities.context_for
+    team = Team(ctx(admin), ctx(manager), ctx(rep_a), ctx(rep_b), ctx(viewer), system)
+    identities.close()
+    return team
 
 
 @pytest.fixture

@@ -1,1 +1,33 @@
-"""HTTP routes served next to the NiceGUI pages (FastAPI)."""
+"""HTTP routes served next to the NiceGUI pages (FastAPI): health, auth, objects, query,
+metadata, OpenAPI. `install(app)` wires them, the error envelope and the middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from app import runtime
+
+
+def install(app: FastAPI) -> None:
+    from app.api.errors import install_error_handlers
+    from app.api.health import router as health_router
+    from app.api.middleware import SecurityHeadersMiddleware
+    from app.api.openapi import build_openapi
+    from app.api.routes_auth import router as auth_router
+    from app.api.routes_objects import router as objects_router
+
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(objects_router)
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(build_openapi(runtime.services().ql.registry))
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="HotCRM API")

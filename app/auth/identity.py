@@ -24,7 +24,7 @@ class Identities:
         self.ql = ql
         self._cache: dict[str, tuple[float, Context]] = {}
         self._lock = threading.Lock()
-        ql.events.subscribe(self._on_change)
+        self.close = ql.events.subscribe(self._on_change)
 
     def _on_change(self, event: ChangeEvent) -> None:
         if event.object == "user":

@@ -130,7 +130,8 @@ def parse_query(data: Any, *, max_limit: int = MAX_LIMIT) -> Query | AggregateQu
             object=obj, filters=filters,
             group_by=_string_list(data.get("group_by") or [], "group_by"),
             aggregate=parsed_agg, sort=parse_sort(data.get("sort")),
-            limit=_int(data.get("limit", 1000), "limit", 1, max_limit), search=search)
+            limit=_int(data.get("limit", 1000), "limit", 1, max(max_limit, 1000)),
+            search=search)
     fields = data.get("fields")
     return Query(
         object=obj,

@@ -1,0 +1,198 @@
+"""OpenAPI 3.1 for the REST API, with a request and response schema per object, built
+from metadata (types, enums for picklists, required fields, limits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.metadata.models import FieldDef, ObjectDef
+from app.metadata.registry import Registry
+
+ERROR_CODES = {"400": "Bad query or malformed input", "401": "Not authenticated",
+               "403": "Not allowed for this role", "404": "Missing or not visible",
+               "409": "Stale version or unique clash", "413": "Body larger than 1 MB",
+               "422": "Validation failed", "429": "Too many requests"}
+
+
+def _title(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def field_schema(fd: FieldDef) -> dict[str, Any]:
+    kind = fd.value_type
+    schema: dict[str, Any]
+    if kind in ("number", "currency", "percent"):
+        schema = {"type": "integer" if fd.scale == 0 and kind == "number" else "number"}
+        if fd.min is not None:
+            schema["minimum"] = fd.min
+        if fd.max is not None:
+            schema["maximum"] = fd.max
+    elif kind == "boolean":
+        schema = {"type": "boolean"}
+    elif kind == "date":
+        schema = {"type": "string", "format": "date"}
+    elif kind == "datetime":
+        schema = {"type": "string", "format": "date-time"}
+    elif kind == "select":
+        schema = {"type": "string", "enum": fd.option_values}
+    elif kind == "multiselect":
+        schema = {"type": "array", "items": {"type": "string", "enum": fd.option_values},
+                  "uniqueItems": True}
+    elif kind == "json":
+        schema = {}
+    elif kind in ("lookup", "master_detail"):
+        schema = {"type": "string", "maxLength": 32, "pattern": "^[0-9a-z_-]{1,32}$",
+                  "description": f"id of a {fd.reference_to}"}
+    else:
+        schema = {"type": "string"}
+        if fd.max_length:
+            schema["maxLength"] = fd.max_length
+    if fd.help or fd.label:
+        schema.setdefault("description", fd.help or fd.display_label)
+    return schema
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]} if schema else {}
+
+
+def object_schemas(obj: ObjectDef) -> dict[str, dict[str, Any]]:
+    name = _title(obj.name)
+    record_props: dict[str, Any] = {}
+    for fname, fd in obj.all_fields.items():
+        schema = field_schema(fd)
+        if fd.is_lookup:  # `expand` turns a lookup into the related record
+            schema = {"anyOf": [schema, {"type": "object"}, {"type": "null"}]}
+        elif fname != "id":
+            schema = _nullable(schema)
+        record_props[fname] = schema
+    writable = {n: fd for n, fd in obj.all_fields.items()
+                if not fd.is_computed and not fd.readonly and (not fd.system or n == "owner")}
+    input_props = {n: _nullable(field_schema(fd)) for n, fd in writable.items()}
+    required = [n for n, fd in writable.items() if fd.required]
+    return {
+        name: {"type": "object", "title": obj.label, "properties": record_props,
+               "required": ["id"], "additionalProperties": True},
+        f"{name}Create": {"type": "object", "properties": input_props, "required": required,
+                          "additionalProperties": False},
+        f"{name}Update": {"type": "object", "properties": input_props,
+                          "additionalProperties": False},
+        f"{name}List": {"type": "object", "required": ["records"], "properties": {
+            "records": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
+            "total": {"type": "integer"}, "total_capped": {"type": "boolean"}}},
+    }
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {code: {"description": ERROR_CODES[code], "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for code in codes}
+
+
+def _json(ref: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+LIST_PARAMS = [
+    {"name": "filters", "in": "query", "schema": {"type": "string"},
+     "description": 'JSON list of conditions, e.g. [["amount", ">", 1000]]'},
+    {"name": "fields", "in": "query", "schema": {"type": "string"},
+     "description": "comma-separated field names"},
+    {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": "-amount,name"},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                 "maximum": 200}},
+    {"name": "skip", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "search", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+    {"name": "view", "in": "query", "schema": {"type": "string"}},
+    {"name": "expand", "in": "query", "schema": {"type": "string"}},
+]
+
+
+def build_openapi(registry: Registry) -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Error": {
+        "type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message", "details"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object"}}}}}}}
+    paths: dict[str, Any] = {
+        "/api/auth/token": {"post": {
+            "summary": "Log in (OAuth2 password form)", "security": [],
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"},
+                                   "password": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "a bearer token", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "access_token": {"type": "string"}, "token_type": {"type": "string"},
+                    "expires_in": {"type": "integer"}}}}}},
+                **_errors("401", "422", "429")}}},
+        "/api/me": {"get": {"summary": "The current user", "responses": {
+            "200": {"description": "user, role and permissions",
+                    "content": {"application/json": {"schema": {"type": "object"}}}},
+            **_errors("401")}}},
+        "/api/query": {"post": {"summary": "ObjectQL query or aggregation", "requestBody": {
+            "required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["object"],
+                "properties": {"object": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "records", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["records"]}}}},
+                **_errors("400", "401", "403", "413")}}},
+        "/api/metadata/objects": {"get": {"summary": "Objects you may read", "responses": {
+            "200": {"description": "objects", "content": {"application/json": {
+                "schema": {"type": "object"}}}}, **_errors("401")}}},
+        "/health": {"get": {"summary": "Health", "security": [], "responses": {
+            "200": {"description": "ok", "content": {"application/json": {
+                "schema": {"type": "object"}}}},
+            "503": {"description": "degraded"}}}},
+    }
+    id_param = {"name": "record_id", "in": "path", "required": True,
+                "schema": {"type": "string", "maxLength": 64}}
+    if_match = {"name": "If-Match", "in": "header", "required": False,
+                "schema": {"type": "string"}, "description": "the version you edited"}
+    for obj in registry.values():
+        name = _title(obj.name)
+        schemas.update(object_schemas(obj))
+        base = f"/api/objects/{obj.name}"
+        tag = [obj.display_plural]
+        paths[base] = {
+            "get": {"tags": tag, "summary": f"List {obj.display_plural.lower()}",
+                    "parameters": LIST_PARAMS, "responses": {
+                        "200": _json(f"{name}List"), **_errors("400", "401", "403")}},
+            "post": {"tags": tag, "summary": f"Create a {obj.label.lower()}",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": f"#/components/schemas/{name}Create"}}}},
+                     "responses": {"201": _json(name, "created"),
+                                   **_errors("400", "401", "403", "409", "413", "422")}},
+        }
+        paths[f"{base}/{{record_id}}"] = {
+            "get": {"tags": tag, "summary": f"One {obj.label.lower()}",
+                    "parameters": [id_param, LIST_PARAMS[1], LIST_PARAMS[7]],
+                    "responses": {"200": _json(name), **_errors("400", "401", "403", "404")}},
+            "patch": {"tags": tag, "summary": f"Update a {obj.label.lower()}",
+                      "parameters": [id_param, if_match],
+                      "requestBody": {"required": True, "content": {"application/json": {
+                          "schema": {"$ref": f"#/components/schemas/{name}Update"}}}},
+                      "responses": {"200": _json(name), **_errors(
+                          "400", "401", "403", "404", "409", "413", "422")}},
+            "delete": {"tags": tag, "summary": f"Delete a {obj.label.lower()}",
+                       "parameters": [id_param, if_match],
+                       "responses": {"204": {"description": "deleted"},
+                                     **_errors("400", "401", "403", "404", "409")}},
+        }
+        paths[f"{base}/{{record_id}}/history"] = {"get": {
+            "tags": tag, "summary": "Audit trail", "parameters": [id_param],
+            "responses": {"200": {"description": "entries", "content": {"application/json": {
+                "schema": {"type": "object"}}}}, **_errors("401", "403", "404")}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "HotCRM API", "version": "1.0",
+                 "description": "Generated from metadata. Errors use the envelope "
+                                "{error: {code, message, details}}."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "bearerFormat": "JWT"}},
+                       "schemas": schemas},
+        "paths": paths,
+    }

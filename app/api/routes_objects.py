@@ -1,0 +1,176 @@
+"""Record CRUD, history, ObjectQL queries and the metadata registry over REST."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from app import runtime
+from app.api.deps import current_context
+from app.api.errors import ApiError
+from app.api.responses import json_body, json_response
+from app.metadata.models import ObjectDef
+from app.objectql.context import Context
+from app.objectql.errors import NotFound, PermissionDenied, QueryError
+from app.objectql.query import parse_expand, parse_sort
+
+router = APIRouter(prefix="/api", tags=["objects"])
+CurrentContext = Annotated[Context, Depends(current_context)]
+API_MAX_LIMIT = 200
+
+
+def _int_param(value: str | None, name: str, default: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number") from None
+    if not 0 <= number <= high or (name == "limit" and number < 1):
+        raise QueryError(f"{name} must be between {1 if name == 'limit' else 0} and {high}")
+    return number
+
+
+def _fields(value: str | None) -> list[str] | None:
+    return [f.strip() for f in value.split(",") if f.strip()] if value else None
+
+
+@router.get("/objects/{object_name}")
+def list_records(object_name: str, ctx: CurrentContext, filters: str | None = None,
+                 fields: str | None = None, sort: str | None = None, limit: str | None = None,
+                 skip: str | None = None, search: str | None = None, view: str | None = None,
+                 expand: str | None = None) -> Response:
+    parsed_filters: Any = []
+    if filters:
+        try:
+            parsed_filters = json.loads(filters)
+        except ValueError as exc:
+            raise QueryError(f"filters is not valid JSON: {exc}") from None
+        if not isinstance(parsed_filters, list):
+            raise QueryError("filters must be a JSON list of conditions")
+    if search is not None and len(search) > 200:
+        raise QueryError("search must be at most 200 characters")
+    result = runtime.services().ql.find(
+        ctx, object_name, fields=_fields(fields), filters=parsed_filters,
+        sort=parse_sort(sort), limit=_int_param(limit, "limit", 20, API_MAX_LIMIT),
+        skip=_int_param(skip, "skip", 0, 10_000_000), search=search, view=view,
+        expand=parse_expand(expand), with_total=True)
+    return json_response(result.to_dict())
+
+
+@router.post("/objects/{object_name}", status_code=201)
+async def create_record(object_name: str, request: Request, ctx: CurrentContext) -> Response:
+    data = await json_body(request)
+    ql = runtime.services().ql
+    record = await run_in_threadpool(ql.insert, ctx, object_name, data)
+    return json_response(record, 201, {"Location": f"/api/objects/{object_name}/{record['id']}",
+                                       "ETag": str(record.get("version", ""))})
+
+
+@router.get("/objects/{object_name}/{record_id}")
+def get_record(object_name: str, record_id: str, ctx: CurrentContext,
+               fields: str | None = None, expand: str | None = None) -> Response:
+    record = runtime.services().ql.get(ctx, object_name, record_id, fields=_fields(fields),
+                                       expand=parse_expand(expand))
+    return json_response(record, headers={"ETag": str(record.get("version", ""))})
+
+
+def _if_match(request: Request) -> int | None:
+    header = request.headers.get("if-match")
+    if not header or header.strip() == "*":
+        return None
+    try:
+        return int(header.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise ApiError(400, "If-Match must be the record version (a whole number)") from None
+
+
+@router.patch("/objects/{object_name}/{record_id}")
+async def update_record(object_name: str, record_id: str, request: Request,
+                        ctx: CurrentContext) -> Response:
+    expected = _if_match(request)
+    changes = await json_body(request)
+    ql = runtime.services().ql
+    record = await run_in_threadpool(lambda: ql.update(ctx, object_name, record_id, changes,
+                                                       expected_version=expected))
+    return json_response(record, headers={"ETag": str(record.get("version", ""))})
+
+
+@router.delete("/objects/{object_name}/{record_id}", status_code=204)
+async def delete_record(object_name: str, record_id: str, request: Request,
+                        ctx: CurrentContext) -> Response:
+    expected = _if_match(request)
+    ql = runtime.services().ql
+    await run_in_threadpool(lambda: ql.delete(ctx, object_name, record_id,
+                                              expected_version=expected))
+    return Response(status_code=204)
+
+
+@router.get("/objects/{object_name}/{record_id}/history")
+def record_history(object_name: str, record_id: str, ctx: CurrentContext) -> Response:
+    entries = runtime.services().ql.history(ctx, object_name, record_id)
+    return json_response({"records": entries, "total": len(entries)})
+
+
+@router.post("/query")
+async def query(request: Request, ctx: CurrentContext) -> Response:
+    data = await json_body(request)
+    ql = runtime.services().ql
+    if isinstance(data.get("object"), str) and data["object"] not in ql.registry:
+        raise QueryError(f"unknown object '{data['object']}'")
+    try:
+        result = await run_in_threadpool(ql.query, ctx, data, max_limit=API_MAX_LIMIT)
+    except NotFound as exc:  # an unknown object inside a query is a bad query
+        raise QueryError(exc.message) from None
+    return json_response(result)
+
+
+def describe(ql: Any, ctx: Context, obj: ObjectDef, full: bool) -> dict[str, Any]:
+    perm = ql.security.object_permission(ctx, obj) if hasattr(
+        ql.security, "object_permission") else None
+    body: dict[str, Any] = {"name": obj.name, "label": obj.label,
+                            "plural_label": obj.display_plural, "icon": obj.icon,
+                            "name_field": obj.name_field, "sharing_model": obj.sharing_model,
+                            "permissions": perm.model_dump() if perm else None}
+    if full:
+        body["fields"] = {n: fd.model_dump(mode="json", exclude_defaults=True)
+                          | {"type": fd.type}
+                          for n, fd in obj.all_fields.items()
+                          if ql.security.field_readable(ctx, obj, fd)}
+        body["list_views"] = {n: v.model_dump(mode="json") for n, v in obj.list_views.items()}
+        body["page_layouts"] = {n: v.model_dump(mode="json")
+                                for n, v in obj.page_layouts.items()}
+        body["validation_rules"] = [r.model_dump(mode="json") for r in obj.validation_rules]
+    return body
+
+
+def _readable_objects(ctx: Context) -> list[ObjectDef]:
+    ql = runtime.services().ql
+    result = []
+    for obj in ql.registry.values():
+        try:
+            ql.security.check_object(ctx, obj, "read")
+        except PermissionDenied:
+            continue
+        result.append(obj)
+    return result
+
+
+@router.get("/metadata/objects", tags=["metadata"])
+def metadata_objects(ctx: CurrentContext) -> Response:
+    ql = runtime.services().ql
+    objects = [describe(ql, ctx, o, False) for o in _readable_objects(ctx)]
+    return json_response({"objects": objects})
+
+
+@router.get("/metadata/objects/{name}", tags=["metadata"])
+def metadata_object(name: str, ctx: CurrentContext) -> Response:
+    ql = runtime.services().ql
+    readable = {o.name: o for o in _readable_objects(ctx)}
+    if name not in readable:
+        raise NotFound(f"unknown object '{name}'")
+    return json_response(describe(ql, ctx, readable[name], True))
