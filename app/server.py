@@ -1,13 +1,17 @@
-"""Start the one process that serves the UI and the API.
+"""Start the one process that serves the REST API and the UI.
 
-`app` never imports UI code statically: the page package is loaded by name here, so
-the service layer stays usable (CLI, tests, benchmarks) without NiceGUI pages.
+The API is a lean FastAPI application; NiceGUI is mounted into it with `ui.run_with`, so
+API requests skip NiceGUI's per-request middleware (session tracking, gzip) and the
+pages keep it. `app` never imports UI code statically: the page package is loaded by
+name here, so the service layer (CLI, tests, benchmarks) works without NiceGUI pages.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+
+from fastapi import FastAPI
 
 from app import runtime
 from app.config import Settings, get_settings
@@ -17,9 +21,9 @@ log = logging.getLogger(__name__)
 UI_PACKAGE = "pages"
 
 
-def prepare(settings: Settings | None = None) -> Settings:
-    """Build services, seed demo data if asked and empty, register routes and pages."""
-    from nicegui import app as nicegui_app
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build services, seed demo data if asked and empty, wire the API and mount the UI."""
+    from nicegui import ui
 
     from app.api import install as install_api
 
@@ -33,22 +37,26 @@ def prepare(settings: Settings | None = None) -> Settings:
             print("Empty database: seeding demo data ...", flush=True)
             counts = seed_demo(services)
             print("Seeded: " + ", ".join(f"{n} {k}" for k, n in counts.items()), flush=True)
-    install_api(nicegui_app)
+    api = FastAPI(title="HotCRM", openapi_url=None, docs_url=None, redoc_url=None)
+    install_api(api)
     importlib.import_module(UI_PACKAGE).register()
-    return settings
+    ui.run_with(api, title="HotCRM", favicon="🔥", storage_secret=services.secret_key,
+                show_welcome_message=False)
+    return api
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
-    from nicegui import ui
+    import uvicorn
 
-    settings = prepare()
+    settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    api = create_app(settings)
     if settings.demo:
         from app.seed import DEMO_USERS
 
-        print(f"\nHotCRM is starting on http://{host}:{port}\nDemo logins:", flush=True)
+        print("Demo logins:", flush=True)
         for user in DEMO_USERS:
             print(f"  {user['email']:<24} {user['password']:<16} ({user['role']})", flush=True)
-    ui.run(host=host, port=port, title="HotCRM", reload=False, show=False,
-           storage_secret=settings.secret_key, favicon="🔥", uvicorn_logging_level="warning")
+    print(f"HotCRM is running on http://{host}:{port}  (API docs: /api/docs)", flush=True)
+    uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
