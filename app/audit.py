@@ -35,8 +35,9 @@ def diff(obj: ObjectDef, old: dict[str, Any] | None, new: dict[str, Any] | None
 
 def record(conn: Connection, *, object_name: str, record_id: str, action: str,
            user_id: str | None, at: datetime, changes: dict[str, Any]) -> None:
-    conn.execute(insert(AUDIT).values(object=object_name, record_id=record_id, action=action,
-                                      user_id=user_id, at=at, changes=changes))
+    conn.execute(insert(AUDIT), {"object": object_name, "record_id": record_id,
+                                 "action": action, "user_id": user_id, "at": at,
+                                 "changes": changes})
 
 
 def record_many(conn: Connection, entries: list[dict[str, Any]]) -> None:

@@ -81,6 +81,8 @@ class ProblemCollector:
     def __init__(self) -> None:
         self.problems: list[MetadataProblem] = []
         self.sources: dict[str, _SourceMap] = {}
+        # Objects whose file failed to load: references to them are not reported again.
+        self.broken: set[str] = set()
 
     def add(self, obj: str | None, path: Path_, message: str, *, field: str | None = None,
             file: str | None = None) -> None:
@@ -175,10 +177,12 @@ def _load_permissions(directory: Path, objects: dict[str, ObjectDef],
             collector.add(key, ("role",), f"role '{perm.role}' must match the file name and "
                           f"be one of {', '.join(ROLES)}", field="")
         for name in perm.objects:
-            if name != "*" and name not in objects:
+            if name != "*" and name not in objects and name not in collector.broken:
                 collector.add(key, ("objects", name), f"unknown object '{name}'", field="")
         for name, fields in perm.fields.items():
             obj = objects.get(name)
+            if obj is None and name in collector.broken:
+                continue
             for field_name in fields:
                 if obj is None or obj.field(field_name) is None:
                     collector.add(key, ("fields", name, field_name),
@@ -198,12 +202,11 @@ def load_registry(directory: Path | str) -> Registry:
         raise MetadataError([MetadataProblem(str(objects_dir), None, None, None,
                                              "no *.object.yml files found")])
     objects: dict[str, ObjectDef] = dict(system_objects())
-    broken: set[str] = set()
     for path in files:
         display = str(path)
         obj = _parse_file(path, display, collector)
         if obj is None:
-            broken.add(path.name.removesuffix(".object.yml"))
+            collector.broken.add(path.name.removesuffix(".object.yml"))
             continue
         if obj.name in objects:
             where = objects[obj.name].source_file or "a built-in system object"
@@ -215,7 +218,7 @@ def load_registry(directory: Path | str) -> Registry:
         if not obj.system:
             _check_names(obj, collector)
             finalize_object(obj)
-    check_objects(objects, collector, _compile, broken)
+    check_objects(objects, collector, _compile)
     permissions = _load_permissions(directory, objects, collector)
     if collector.problems:
         raise MetadataError(collector.problems)

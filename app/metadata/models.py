@@ -91,11 +91,11 @@ class FieldDef(_Strict):
 
     @property
     def compiled_formula(self) -> Expression | None:
-        return self._formula
+        return self.__pydantic_private__["_formula"]  # type: ignore[index]  # hot path
 
     @property
     def compiled_visible_when(self) -> Expression | None:
-        return self._visible_when
+        return self.__pydantic_private__["_visible_when"]  # type: ignore[index]
 
     @property
     def is_computed(self) -> bool:
@@ -117,8 +117,9 @@ class ValidationRule(_Strict):
 
     @property
     def compiled(self) -> Expression:
-        assert self._condition is not None, "validation rule used before compilation"
-        return self._condition
+        condition = self.__pydantic_private__["_condition"]  # type: ignore[index]
+        assert condition is not None, "validation rule used before compilation"
+        return condition
 
 
 class Kanban(_Strict):
@@ -175,10 +176,11 @@ class ObjectDef(_Strict):
     @property
     def all_fields(self) -> dict[str, FieldDef]:
         """Declared fields plus the system fields every object has."""
-        return self._all_fields
+        # Direct access: pydantic's private-attribute lookup is slow on the write hot path.
+        return self.__pydantic_private__["_all_fields"]  # type: ignore[index]
 
     def field(self, name: str) -> FieldDef | None:
-        return self._all_fields.get(name)
+        return self.all_fields.get(name)
 
     @property
     def searchable_fields(self) -> list[FieldDef]:

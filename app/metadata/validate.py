@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from app.metadata.loader import ProblemCollector
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-_BROKEN: set[str] = set()
 Compile = Callable[[str, set[str], str, tuple[Any, ...], "ProblemCollector"], Any]
 
 
@@ -61,9 +60,7 @@ def _broken_path(objects: dict[str, ObjectDef], obj: ObjectDef, path: str,
 
 
 def check_objects(objects: dict[str, ObjectDef], out: ProblemCollector,
-                  compile_expr: Compile, broken: set[str] | None = None) -> None:
-    global _BROKEN
-    _BROKEN = broken or set()
+                  compile_expr: Compile) -> None:
     for obj in objects.values():
         if obj.system:
             continue
@@ -107,7 +104,7 @@ def _check_fields(objects: dict[str, ObjectDef], obj: ObjectDef, out: ProblemCol
         if fd.is_lookup:
             if not fd.reference_to:
                 out.add(obj.name, (*at, "type"), f"{fd.type} fields need reference_to")
-            elif fd.reference_to not in objects and fd.reference_to not in _BROKEN:
+            elif fd.reference_to not in objects and fd.reference_to not in out.broken:
                 out.add(obj.name, (*at, "reference_to"),
                         f"reference_to names unknown object '{fd.reference_to}'")
         elif fd.reference_to or fd.delete_behavior:
@@ -152,11 +149,11 @@ def _check_view(objects: dict[str, ObjectDef], obj: ObjectDef, view_name: str, v
                 out: ProblemCollector) -> None:
     base = ("list_views", view_name)
     for ci, column in enumerate(view.columns):
-        if _broken_path(objects, obj, column, _BROKEN):
+        if _broken_path(objects, obj, column, out.broken):
             out.add(obj.name, (*base, "columns", ci),
                     f"list view '{view_name}' column '{column}' is not a field")
     for si, (field_name, _direction) in enumerate(view.sort):
-        if _broken_path(objects, obj, field_name, _BROKEN):
+        if _broken_path(objects, obj, field_name, out.broken):
             out.add(obj.name, (*base, "sort", si),
                     f"list view '{view_name}' sorts by unknown field '{field_name}'")
     _check_filters(objects, obj, view.filters, (*base, "filters"), view_name, out)
@@ -184,7 +181,7 @@ def _check_filters(objects: dict[str, ObjectDef], obj: ObjectDef, filters: Any,
                 out.add(obj.name, at, f"unknown connector '{item}' (use 'and' or 'or')")
         elif isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) \
                 and isinstance(item[1], str) and item[1].lower() in (*OPERATORS, "not_in"):
-            if _broken_path(objects, obj, item[0], _BROKEN):
+            if _broken_path(objects, obj, item[0], out.broken):
                 out.add(obj.name, at, f"list view '{view_name}' filters on unknown field "
                         f"'{item[0]}'")
         elif isinstance(item, list) and len(item) == 3 and isinstance(item[1], str) \
@@ -200,7 +197,7 @@ def _check_filters(objects: dict[str, ObjectDef], obj: ObjectDef, filters: Any,
 def _check_related(objects: dict[str, ObjectDef], obj: ObjectDef, rel: Any,
                    at: tuple[Any, ...], out: ProblemCollector) -> None:
     child = objects.get(rel.object)
-    if child is None and rel.object in _BROKEN:
+    if child is None and rel.object in out.broken:
         return
     if child is None:
         out.add(obj.name, (*at, "object"), f"related list names unknown object '{rel.object}'")
@@ -210,6 +207,6 @@ def _check_related(objects: dict[str, ObjectDef], obj: ObjectDef, rel: Any,
         out.add(obj.name, (*at, "field"),
                 f"related list field '{rel.object}.{rel.field}' is not a lookup to {obj.name}")
     for ci, column in enumerate(rel.columns):
-        if _broken_path(objects, child, column, _BROKEN):
+        if _broken_path(objects, child, column, out.broken):
             out.add(obj.name, (*at, "columns", ci),
                     f"related list column '{rel.object}.{column}' is not a field")

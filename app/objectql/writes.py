@@ -12,12 +12,12 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.events import ChangeEvent
-from app.expressions import ExpressionError
+from app.expressions import Expression, ExpressionError
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.coerce import FieldError, blank, coerce_value
 from app.objectql.context import Context
@@ -125,8 +125,11 @@ class WritePipeline:
             else new_id()
         if "owner" not in supplied or record.get("owner") is None:
             record["owner"] = ctx.user_id
-        stamp_at = data.get("created_at") if ctx.is_system and "created_at" in supplied else None
-        record.update(created_at=record.get("created_at") if stamp_at else now,
+        # Trusted callers (imports, seeds) may backdate created_at; _check_input let it
+        # through but it is not in `supplied`, so read it from the input here.
+        stamp_at = self._coerce(obj, {"created_at": data["created_at"]}, errors) \
+            .get("created_at") if ctx.is_system and data.get("created_at") else None
+        record.update(created_at=stamp_at or now,
                       created_by=ctx.user_id, modified_at=now, modified_by=ctx.user_id,
                       version=1)
         if errors:
@@ -135,7 +138,8 @@ class WritePipeline:
         self._finish_record(conn, ctx, obj, None, record,
                             {k for k, v in record.items() if v is not None})
         self._assign_autonumbers(conn, obj, [record])
-        conn.execute(insert(self.ql.schema.table(obj.name)).values(**_storable(obj, record)))
+        # Values go as execution parameters so the compiled INSERT is cached and reused.
+        conn.execute(insert(self.ql.schema.table(obj.name)), _storable(obj, record))
         self._run_triggers(conn, ctx, obj, "after_insert", None, record, supplied)
         audit.record(conn, object_name=obj.name, record_id=record["id"], action="insert",
                      user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record))
@@ -172,9 +176,10 @@ class WritePipeline:
         table = self.ql.schema.table(obj.name)
         values = _storable(obj, {k: new[k] for k in [*changed, "modified_at", "modified_by",
                                                         "version"]})
-        result = conn.execute(update(table).where(table.c.id == record_id,
-                                                  table.c.version == old["version"])
-                              .values(**values))
+        stmt = update(table).where(table.c.id == bindparam("_key_id"),
+                                   table.c.version == bindparam("_key_version"))
+        result = conn.execute(stmt, {**values, "_key_id": record_id,
+                                     "_key_version": old["version"]})
         if result.rowcount != 1:
             raise Conflict(f"{obj.label} was changed by someone else while saving; reload",
                            current_version=None)
@@ -318,8 +323,30 @@ class WritePipeline:
                 errors.append((rule.field, rule.message))
         if errors:
             raise ValidationError.of(errors)
-        self._check_lookups(conn, obj, old, new)
+        self._check_lookups(conn, ctx, obj, old, new)
         self._check_unique(conn, obj, old, new)
+        self._check_master_editable(conn, ctx, obj, old, new)
+
+    def _check_master_editable(self, conn: Connection, ctx: Context, obj: ObjectDef,
+                               old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+        """Under controlled_by_parent, adding a detail to a master (or moving it there) is
+        editing the master: the user must be allowed to edit that master record."""
+        if ctx.is_system or obj.sharing_model != "controlled_by_parent":
+            return
+        for fd in obj.fields.values():
+            value = new.get(fd.name)
+            if fd.type != "master_detail" or not fd.reference_to or value is None \
+                    or (old is not None and old.get(fd.name) == value):
+                continue
+            parent = self.ql.object(fd.reference_to)
+            table = self.ql.schema.table(parent.name)
+            editable = self.ql.security.row_filter(ctx, parent, table, "edit")
+            if editable is not None and conn.execute(
+                    select(table.c.id).where(table.c.id == value, editable)).first() is None:
+                raise PermissionDenied(
+                    f"you may not add {obj.display_plural.lower()} to this "
+                    f"{parent.label.lower()}",
+                    [{"field": fd.name, "message": f"{parent.label} not editable"}])
 
     def _compute_formulas(self, obj: ObjectDef, old: dict[str, Any] | None,
                           new: dict[str, Any]) -> None:
@@ -335,15 +362,15 @@ class WritePipeline:
             except (ExpressionError, FieldError):
                 new[fd.name] = None
 
-    def _check_lookups(self, conn: Connection, obj: ObjectDef, old: dict[str, Any] | None,
-                       new: dict[str, Any]) -> None:
+    def _check_lookups(self, conn: Connection, ctx: Context, obj: ObjectDef,
+                       old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         errors: list[tuple[str | None, str]] = []
         for name, fd in obj.all_fields.items():
             value = new.get(name)
             if not fd.is_lookup or value is None or (old and old.get(name) == value):
                 continue
-            if name in ("created_by", "modified_by"):
-                continue
+            if fd.system and value == ctx.user_id:
+                continue  # the caller's own id was resolved when the context was built
             target = self.ql.schema.table(fd.reference_to or "")
             if conn.execute(select(target.c.id).where(target.c.id == value)).first() is None:
                 errors.append((name, f"{fd.display_label}: no {fd.reference_to} with id "
@@ -382,7 +409,7 @@ class WritePipeline:
     def _load_for_write(self, conn: Connection, ctx: Context, obj: ObjectDef,
                         record_id: str) -> dict[str, Any]:
         table = self.ql.schema.table(obj.name)
-        if not isinstance(record_id, str):
+        if not isinstance(record_id, str) or "\x00" in record_id:
             raise NotFound(f"{obj.name} '{record_id}' not found")
         stmt = select(table).where(table.c.id == record_id)
         visible = self.ql.security.row_filter(ctx, obj, table, "edit")
@@ -425,54 +452,143 @@ class WritePipeline:
 
     # -- bulk ------------------------------------------------------------------------------
     def bulk_insert(self, ctx: Context, name: str, rows: list[dict[str, Any]]) -> int:
+        """Typed and checked like `_insert` (coercion, defaults, formulas, required fields,
+        validation rules; lookups and uniqueness by the database's constraints) but without
+        triggers or per-row audit. Per-call work is done once in a `_BulkPlan`."""
         obj = self.ql.object(name)
         self.ql.security.check_object(ctx, obj, "create")
         table = self.ql.schema.table(obj.name)
-        now = self.ql.clock()
+        plan = _BulkPlan(self, ctx, obj)
         prepared = []
         for index, data in enumerate(rows):
             try:
-                supplied = self._check_input(ctx, obj, data, creating=True)
-                errors: list[tuple[str | None, str]] = []
-                record: dict[str, Any] = {n: None for n in obj.all_fields}
-                for fname, fd in obj.fields.items():
-                    if fname not in supplied and fd.default is not None and not fd.is_computed:
-                        record[fname] = self._default(ctx, fd, errors)
-                record.update(self._coerce(obj, {k: data[k] for k in supplied}, errors))
-                if errors:
-                    raise ValidationError.of(errors)
-                created = data.get("created_at") if ctx.is_system else None
-                record.update(id=data.get("id") or new_id(),
-                              owner=record.get("owner") or ctx.user_id,
-                              created_at=coerce_value(obj.all_fields["created_at"], created)
-                              if created else now,
-                              created_by=ctx.user_id, modified_at=now,
-                              modified_by=ctx.user_id, version=1)
-                self._compute_formulas(obj, None, record)
-                self._check_required_and_rules(obj, record)
+                prepared.append(plan.prepare(data))
             except ObjectQLError as exc:
                 exc.message = f"row {index + 1}: {exc.message}"
                 raise
-            prepared.append(record)
         with _integrity_as_conflict(obj), self.ql.transaction() as conn:
             self._assign_autonumbers(conn, obj, prepared)
             for start in range(0, len(prepared), BULK_CHUNK):
-                chunk = [_storable(obj, r) for r in prepared[start:start + BULK_CHUNK]]
-                conn.execute(insert(table), chunk)
+                # Records hold exactly the object's fields (see _BulkPlan.prepare).
+                conn.execute(insert(table), prepared[start:start + BULK_CHUNK])
             audit.record(conn, object_name=obj.name, record_id="*", action="bulk_insert",
-                         user_id=ctx.user_id, at=now, changes={"count": len(prepared)})
+                         user_id=ctx.user_id, at=plan.now, changes={"count": len(prepared)})
         return len(prepared)
 
-    def _check_required_and_rules(self, obj: ObjectDef, record: dict[str, Any]) -> None:
-        errors: list[tuple[str | None, str]] = [
-            (n, f"{fd.display_label} is required") for n, fd in obj.fields.items()
-            if fd.required and not fd.is_computed and blank(record.get(n))]
-        today, now = self.ql.today(), self.ql.clock()
-        for rule in obj.validation_rules:
-            if rule.compiled.evaluate(record, is_new=True, today=today, now=now):
-                errors.append((rule.field, rule.message))
+
+_UNHASHABLE = object()
+
+
+class _BulkPlan:
+    """What bulk_insert can work out once per call instead of once per row: the field
+    tables, defaults, required fields, and a memo per formula and validation rule.
+
+    A new record has no prior values and TODAY()/NOW() are fixed for the call, so an
+    expression's result depends only on the values of the fields it names: rows that
+    agree on those (e.g. the same stage) reuse the result instead of evaluating again.
+    """
+
+    def __init__(self, writes: WritePipeline, ctx: Context, obj: ObjectDef):
+        self.writes, self.ctx, self.obj = writes, ctx, obj
+        self.all_fields = obj.all_fields
+        self.field_names = tuple(self.all_fields)
+        self.now, self.today = writes.ql.clock(), writes.ql.today()
+        self.default_errors: dict[str, list[tuple[str | None, str]]] = {}
+        self.defaults: dict[str, Any] = {}
+        for fname, fd in obj.fields.items():
+            if fd.default is not None and not fd.is_computed:
+                errors: list[tuple[str | None, str]] = []
+                self.defaults[fname] = writes._default(ctx, fd, errors)
+                if errors:
+                    self.default_errors[fname] = errors
+        self.required = [(n, f"{fd.display_label} is required")
+                         for n, fd in obj.fields.items() if fd.required and not fd.is_computed]
+        self.formulas: list[tuple[FieldDef, Expression, tuple[str, ...], dict[Any, Any]]] = []
+        for fd in obj.formula_fields:
+            if (formula := fd.compiled_formula) is not None:
+                self.formulas.append((fd, formula, tuple(sorted(formula.names)), {}))
+        self.rules: list[tuple[Any, tuple[str, ...], dict[Any, Any]]] = [
+            (rule, tuple(sorted(rule.compiled.names)), {}) for rule in obj.validation_rules]
+        self.supplied_by_keys: dict[tuple[Any, ...], frozenset[str]] = {}
+
+    @staticmethod
+    def _key(record: dict[str, Any], names: tuple[str, ...]) -> Any:
+        key = tuple((type(v := record[n]), v) for n in names)
+        try:
+            hash(key)
+        except TypeError:
+            return _UNHASHABLE
+        return key
+
+    def prepare(self, data: Any) -> dict[str, Any]:
+        ctx, all_fields = self.ctx, self.all_fields
+        keys = tuple(data) if isinstance(data, dict) else None
+        supplied = self.supplied_by_keys.get(keys) if keys is not None else None
+        if supplied is None:  # the check depends only on which fields a row sets
+            supplied = self.writes._check_input(ctx, self.obj, data, creating=True)
+            self.supplied_by_keys[keys] = supplied  # type: ignore[index]
+        errors: list[tuple[str | None, str]] = []
+        record: dict[str, Any] = dict.fromkeys(self.field_names)
+        for fname, value in self.defaults.items():
+            if fname not in supplied:
+                record[fname] = value
+                errors.extend(self.default_errors.get(fname, ()))
+        for fname in supplied:
+            value = data[fname]
+            if value is None:  # what coerce_value makes of it, without the call
+                record[fname] = None
+                continue
+            fd = all_fields[fname]
+            try:
+                record[fname] = coerce_value(fd, value)
+            except FieldError as exc:
+                errors.append((fname, f"{fd.display_label} {exc}"))
+        created = data.get("created_at") if ctx.is_system else None
+        if created:
+            try:
+                created = coerce_value(all_fields["created_at"], created)
+            except FieldError as exc:
+                errors.append(("created_at", f"Created {exc}"))
         if errors:
             raise ValidationError.of(errors)
+        record_id = data.get("id")
+        record.update(id=record_id if isinstance(record_id, str) and record_id else new_id(),
+                      owner=record["owner"] or ctx.user_id, created_at=created or self.now,
+                      created_by=ctx.user_id, modified_at=self.now, modified_by=ctx.user_id,
+                      version=1)
+        today, now = self.today, self.now
+        for fd, expression, names, memo in self.formulas:
+            key = self._key(record, names)
+            if key is not _UNHASHABLE and key in memo:
+                record[fd.name] = memo[key]
+                continue
+            try:
+                value = expression.evaluate(record, is_new=True, today=today, now=now)
+                value = coerce_value(fd, value) if value is not None else None
+            except (ExpressionError, FieldError):
+                value = None
+            record[fd.name] = value
+            if key is not _UNHASHABLE:
+                memo[key] = value
+        errors = [(n, message) for n, message in self.required if blank(record[n])]
+        for rule, names, memo in self.rules:
+            key = self._key(record, names)
+            outcome = memo.get(key) if key is not _UNHASHABLE else None
+            if outcome is None:
+                try:
+                    outcome = bool(rule.compiled.evaluate(record, is_new=True, today=today,
+                                                          now=now))
+                except ExpressionError as exc:
+                    outcome = f"rule {rule.name} could not be checked: {exc.reason}"
+                if key is not _UNHASHABLE:
+                    memo[key] = outcome
+            if outcome is True:
+                errors.append((rule.field, rule.message))
+            elif isinstance(outcome, str):
+                errors.append((rule.field, outcome))
+        if errors:
+            raise ValidationError.of(errors)
+        return record
 
 
 def format_autonumber(pattern: str, number: int, at: datetime) -> str:
