@@ -122,3 +122,17 @@ def test_check_metadata_cli_reports_and_exits_non_zero(meta: Path) -> None:
                            str(ROOT / "metadata")], capture_output=True, text=True, cwd=ROOT)
     assert good.returncode == 0, good.stderr
     assert "6 objects" in good.stdout
+
+
+def test_permission_sets_load_and_report_unknown_names(meta: Path) -> None:
+    registry = load_registry(ROOT / "metadata")
+    assert set(registry.permissions) == {"admin", "sales_manager", "sales_rep", "viewer"}
+    assert registry.permissions["viewer"].field("account", "annual_revenue").read is False
+    assert registry.permissions["sales_rep"].object("contract").create is False
+    path = meta / "permissions" / "sales_rep.permission.yml"
+    path.write_text(path.read_text().replace("probability:", "probabilty:")
+                    .replace("  email: {", "  emial: {"))
+    problems = _problems(meta)
+    assert {p.message for p in problems} == {"unknown field 'opportunity.probabilty'",
+                                             "unknown object 'emial'"}
+    assert all(p.file == str(path) and p.line for p in problems)
