@@ -24,6 +24,10 @@ def _secret_key() -> str:
     return key
 
 
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
 def _flag(name: str, default: str = "0") -> bool:
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
 
@@ -43,6 +47,19 @@ class Settings:
     )
     demo: bool = field(default_factory=lambda: _flag("HOTCRM_DEMO"))
     ai_provider: str = field(default_factory=lambda: os.environ.get("HOTCRM_AI_PROVIDER", "auto"))
+    # OpenID Connect single sign-on: active only when issuer, client id and secret are set.
+    oidc_issuer: str = field(default_factory=lambda: _env("HOTCRM_OIDC_ISSUER"))
+    oidc_client_id: str = field(default_factory=lambda: _env("HOTCRM_OIDC_CLIENT_ID"))
+    oidc_client_secret: str = field(default_factory=lambda: _env("HOTCRM_OIDC_CLIENT_SECRET"))
+    # Role for first-time SSO users; empty = unknown emails are refused.
+    oidc_auto_provision_role: str = field(
+        default_factory=lambda: _env("HOTCRM_OIDC_AUTO_PROVISION_ROLE"))
+    # Where browsers reach the server (OIDC redirect URI, Secure cookies); "" = http://host:port
+    public_url: str = field(default_factory=lambda: _env("HOTCRM_PUBLIC_URL"))
+
+    def __post_init__(self) -> None:
+        url = self.public_url.strip().rstrip("/") or f"http://{self.host}:{self.port}"
+        object.__setattr__(self, "public_url", url)
 
     @property
     def secret_key(self) -> str:

@@ -17,12 +17,16 @@ def install(app: FastAPI) -> None:
     from app.api.openapi import build_openapi
     from app.api.routes_auth import router as auth_router
     from app.api.routes_objects import router as objects_router
+    from app.api.routes_session import router as session_router
+    from app.auth.oidc import OidcSessionMiddleware
 
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(OidcSessionMiddleware)  # its own cookie, /auth/oidc/ only
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(objects_router)
+    app.include_router(session_router)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:

@@ -7,10 +7,9 @@ from fastapi import Request
 from app import runtime
 from app.api.errors import ApiError
 from app.auth.identity import InactiveUser
+from app.auth.sessions import SESSION_COOKIE
 from app.auth.tokens import InvalidToken, decode_token
 from app.objectql.context import Context
-
-SESSION_COOKIE = "hotcrm_session"
 
 
 def bearer_token(request: Request) -> str | None:
