@@ -164,6 +164,20 @@ class ObjectQL:
         return SelectBuilder(self._registry, self._schema, obj, ctx, self.today(),
                              row_filter, field_check)
 
+    def _path_readable(self, ctx: Context, obj: ObjectDef, path: str) -> bool:
+        """False if `path` (dotted or not) passes a field `ctx` may not read."""
+        current = obj
+        for part in path.split("."):
+            fd = current.field(part)
+            if fd is None:
+                return True  # not ours to judge: resolve() reports unknown fields
+            if not self.security.field_readable(ctx, current, fd):
+                return False
+            if not fd.reference_to or fd.reference_to not in self._registry:
+                return True
+            current = self._registry[fd.reference_to]
+        return True
+
     def readable_fields(self, ctx: Context, obj: ObjectDef) -> list[str]:
         return [n for n, fd in obj.all_fields.items()
                 if self.security.field_readable(ctx, obj, fd)]
@@ -185,7 +199,9 @@ class ObjectQL:
                 raise QueryError(f"unknown list view '{view}' on {obj.name}")
             if list_view.filters:
                 filters = [list_view.filters, filters] if filters else list(list_view.filters)
-            fields = fields or list(list_view.columns)
+            # A view's columns the role cannot read are left out, not an error.
+            fields = fields or [c for c in list_view.columns
+                                if self._path_readable(ctx, obj, c)]
             sort_spec = sort_spec or [tuple(s) for s in list_view.sort]  # type: ignore[misc]
         b = self._builder(ctx, obj)
         field_names = self._select_fields(ctx, obj, fields)
@@ -274,7 +290,8 @@ class ObjectQL:
     def get(self, ctx: Context, object_name: str, record_id: str, *,
             fields: list[str] | None = None,
             expand: dict[str, list[str] | None] | None = None) -> dict[str, Any]:
-        if not isinstance(record_id, str) or not record_id or len(record_id) > 64:
+        if not isinstance(record_id, str) or not record_id or len(record_id) > 64 \
+                or "\x00" in record_id:
             raise NotFound(f"{object_name} '{record_id}' not found")
         found = self.find_one(ctx, object_name, fields=fields, expand=expand,
                               filters=[["id", "=", record_id]])
@@ -300,7 +317,8 @@ class ObjectQL:
         obj = self.object(object_name)
         self.security.check_object(ctx, obj, "read")
         b = self._builder(ctx, obj)
-        group_cols = [b.resolve(name, "group")[0].label(name) for name in group_by or []]
+        group_by = list(dict.fromkeys(group_by or []))  # a repeated name is one group
+        group_cols = [b.resolve(name, "group")[0].label(name) for name in group_by]
         agg_cols = []
         for alias, (fn, path) in (aggregate or {"count": ("count", "id")}).items():
             if alias in (group_by or []):
@@ -311,9 +329,13 @@ class ObjectQL:
             column, fd = b.resolve(path, "aggregate")
             if fn in ("sum", "avg") and fd.value_type not in ("number", "currency", "percent"):
                 raise QueryError(f"cannot {fn} '{path}': it is not numeric")
+            if fn in ("min", "max") and fd.value_type in ("boolean", "json", "multiselect"):
+                raise QueryError(f"cannot {fn} '{path}': its values have no order")
             agg_cols.append(getattr(func, fn)(column).label(alias))
-        stmt = b.apply(select(*group_cols, *agg_cols))
+        # Resolve the filters before applying the joins: a dotted path only used in a
+        # filter must join too (else a cartesian product counts every related row).
         where = self._where(ctx, b, obj, list(filters or []), search)
+        stmt = b.apply(select(*group_cols, *agg_cols))
         if where is not None:
             stmt = stmt.where(where)
         if group_cols:

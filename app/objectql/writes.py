@@ -371,8 +371,14 @@ class WritePipeline:
                 continue
             if fd.system and value == ctx.user_id:
                 continue  # the caller's own id was resolved when the context was built
-            target = self.ql.schema.table(fd.reference_to or "")
-            if conn.execute(select(target.c.id).where(target.c.id == value)).first() is None:
+            target_obj = self.ql.object(fd.reference_to or "")
+            target = self.ql.schema.table(target_obj.name)
+            stmt = select(target.c.id).where(target.c.id == value)
+            # Linking to a record needs read access to it; a hidden record reads as missing.
+            visible = self.ql.security.row_filter(ctx, target_obj, target)
+            if visible is not None:
+                stmt = stmt.where(visible)
+            if conn.execute(stmt).first() is None:
                 errors.append((name, f"{fd.display_label}: no {fd.reference_to} with id "
                                      f"'{value}'"))
         if errors:
