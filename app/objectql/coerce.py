@@ -39,6 +39,8 @@ def coerce_value(fd: FieldDef, value: Any) -> Any:
 def _text(fd: FieldDef, value: Any) -> str:
     if not isinstance(value, str):
         raise FieldError(f"expected text, got {_kind(value)}")
+    if "\x00" in value:  # PostgreSQL cannot store it; refuse on every backend alike
+        raise FieldError("contains a NUL character")
     limit = fd.max_length or (255 if fd.value_type == "text" else MAX_TEXT)
     if len(value) > limit:
         raise FieldError(f"is longer than {limit} characters ({len(value)})")
@@ -55,7 +57,10 @@ def _email(fd: FieldDef, value: Any) -> str:
 def _url(fd: FieldDef, value: Any) -> str:
     text = _text(fd, value).strip()
     candidate = text if "://" in text else f"https://{text}"
-    parsed = urlparse(candidate)
+    try:
+        parsed = urlparse(candidate)
+    except ValueError:  # e.g. "[" reads as a broken IPv6 host
+        raise FieldError(f"'{text}' is not a valid web address") from None
     if parsed.scheme not in ("http", "https") or "." not in parsed.netloc or " " in text:
         raise FieldError(f"'{text}' is not a valid web address")
     return candidate

@@ -156,7 +156,7 @@ class SelectBuilder:
             return self.today
         kind = fd.value_type
         if fd.name == "id" or kind in ("autonumber",):
-            if not isinstance(value, str):
+            if not isinstance(value, str) or "\x00" in value:
                 raise QueryError(f"filter on '{path}': expected text")
             return value
         try:
@@ -173,7 +173,7 @@ class SelectBuilder:
         fields = [f for f in self.obj.searchable_fields if f.value_type not in ("multiselect",)]
         if self.field_check:
             fields = [f for f in fields if _readable(self.field_check, self.obj, f)]
-        terms = [t for t in text.strip().split() if t][:5]
+        terms = [t.replace("\x00", "") for t in text.strip().split() if t][:5]
         if not fields or not terms:
             return true()
         per_term = []
@@ -263,6 +263,8 @@ def _compile_condition(b: SelectBuilder, column: ColumnElement[Any], fd: FieldDe
     if op in ("contains", "startswith", "endswith"):
         if not isinstance(value, str):
             raise QueryError(f"filter on '{path}': '{op}' needs text")
+        if "\x00" in value:
+            raise QueryError(f"filter on '{path}': text contains a NUL character")
         if kind == "multiselect":
             return func.lower(cast(column, String)).like(
                 f'%"{_escape_like(value.lower())}"%', escape="\\")
@@ -278,7 +280,12 @@ def _compile_condition(b: SelectBuilder, column: ColumnElement[Any], fd: FieldDe
     bound = b.value(fd, path, value)
     if kind == "datetime" and isinstance(bound, date) and not isinstance(bound, datetime):
         bound = datetime(bound.year, bound.month, bound.day)
-    comparisons = {"=": column == bound, "!=": or_(column != bound, column.is_(None)),
-                   ">": column > bound, ">=": column >= bound,
-                   "<": column < bound, "<=": column <= bound}
-    return comparisons[op]
+    if op == "=":
+        return column == bound
+    if op == "!=":
+        return or_(column != bound, column.is_(None))
+    if kind == "boolean":  # SQLAlchemy refuses < > with True/False; say so clearly
+        raise QueryError(f"filter on '{path}': '{op}' does not apply to yes/no fields")
+    comparisons = {">": column.__gt__, ">=": column.__ge__,
+                   "<": column.__lt__, "<=": column.__le__}
+    return comparisons[op](bound)

@@ -16,6 +16,10 @@ class ObjectQLError(Exception):
         self.details = details or []
         self.extra = extra
 
+    def __str__(self) -> str:
+        # `message` may be refined after raising (batches prefix "row N: "); show that.
+        return self.message
+
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message,
                                 "details": self.details}
