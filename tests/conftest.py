@@ -76,14 +76,12 @@ def _dispose_engines() -> Iterator[None]:
 
 
 def _empty(services: Services) -> None:
+    """DELETE children before parents: on tiny tables it is far cheaper than TRUNCATE,
+    which on PostgreSQL rewrites every table's files."""
     tables = list(reversed(services.ql.schema.metadata.sorted_tables))
     with services.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(delete(table))
+        for table in tables:
+            conn.execute(delete(table))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

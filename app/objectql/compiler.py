@@ -113,6 +113,8 @@ class SelectBuilder:
             raise QueryError(f"filters nest deeper than {MAX_DEPTH} levels")
         if _is_condition(items):
             return self._condition(items)
+        if not items:
+            raise QueryError("empty filter group []: give at least one condition")
         or_terms: list[ColumnElement[bool]] = []
         and_terms: list[ColumnElement[bool]] = []
         expect_term = True
