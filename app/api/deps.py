@@ -20,7 +20,7 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def current_context(request: Request) -> Context:
+async def current_context(request: Request) -> Context:
     """The caller's Context; 401 for a missing, tampered, expired or deactivated token."""
     token = bearer_token(request)
     unauthorized = {"WWW-Authenticate": "Bearer"}

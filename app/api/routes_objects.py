@@ -40,7 +40,7 @@ def _fields(value: str | None) -> list[str] | None:
 
 
 @router.get("/objects/{object_name}")
-def list_records(object_name: str, ctx: CurrentContext, filters: str | None = None,
+async def list_records(object_name: str, ctx: CurrentContext, filters: str | None = None,
                  fields: str | None = None, sort: str | None = None, limit: str | None = None,
                  skip: str | None = None, search: str | None = None, view: str | None = None,
                  expand: str | None = None) -> Response:
@@ -72,7 +72,7 @@ async def create_record(object_name: str, request: Request, ctx: CurrentContext)
 
 
 @router.get("/objects/{object_name}/{record_id}")
-def get_record(object_name: str, record_id: str, ctx: CurrentContext,
+async def get_record(object_name: str, record_id: str, ctx: CurrentContext,
                fields: str | None = None, expand: str | None = None) -> Response:
     record = runtime.services().ql.get(ctx, object_name, record_id, fields=_fields(fields),
                                        expand=parse_expand(expand))
