@@ -1,4 +1,5 @@
-"""Baseline for bench/api.py: a bare FastAPI app doing the same SQL, no ObjectQL, no auth."""
+"""Baseline for bench/api.py: a bare FastAPI app doing the same SQL (page + capped count),
+with no ObjectQL, no auth, no permission checks."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
-from sqlalchemy import MetaData, Table, select
+from sqlalchemy import MetaData, Table, func, select
 
 from app.storage.db import make_engine
 
@@ -42,8 +43,12 @@ def build(url: str) -> FastAPI:
     def page(owner: str) -> Response:
         stmt = (select(*[account.c[c] for c in COLUMNS]).where(account.c.owner == owner)
                 .order_by(account.c.name, account.c.id).limit(20))
+        capped = (select(account.c.id).where(account.c.owner == owner).limit(10_001)
+                  .subquery())
         with engine.connect() as conn:
-            return respond({"records": [dict(r._mapping) for r in conn.execute(stmt)]})
+            records = [dict(r._mapping) for r in conn.execute(stmt)]
+            total = conn.execute(select(func.count()).select_from(capped)).scalar_one()
+            return respond({"records": records, "total": min(total, 10_000)})
 
     return app
 
