@@ -2,4 +2,5 @@
 
 
 def register() -> None:
-    from pages import home  # noqa: F401  (the @ui.page decorators register the routes)
+    # Importing a page module registers its @ui.page routes.
+    from pages import home, login  # noqa: F401

@@ -1,33 +1,34 @@
-"""Home: every object with its record count (the full sales UI is its own issue)."""
+"""Home: the signed-in user's objects with live record counts."""
 
 from __future__ import annotations
 
+from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from app import runtime
-from app.objectql import Context
+from components.shell import frame, readable_objects
+from pages.common import services, signed_in, to_login
 
 
 @ui.page("/")
-def home() -> None:
-    ql = runtime.services().ql
-    ctx = Context.system()
-    ui.query("body").classes("bg-slate-50")
-    with ui.column().classes("w-full max-w-5xl mx-auto p-8 gap-6"):
-        with ui.row().classes("items-center gap-3"):
-            ui.icon("local_fire_department", size="2rem").classes("text-orange-500")
-            ui.label("HotCRM").classes("text-2xl font-semibold text-slate-800")
-        ui.label("Objects declared in metadata, counted live from the database.").classes(
-            "text-slate-500")
+def home(request: Request) -> RedirectResponse | None:
+    ctx = signed_in(request)
+    if ctx is None:
+        return to_login(request)
+    ql = services().ql
+    with frame(ctx, "Home", active="home"):
+        ui.label(f"Welcome back, {ctx.name.split(' ')[0] or 'there'}").classes(
+            "text-2xl font-semibold text-slate-800 dark:text-slate-100")
         with ui.grid(columns="repeat(auto-fill, minmax(220px, 1fr))").classes("w-full gap-4"):
-            for obj in ql.registry.business_objects:
+            for obj in readable_objects(ctx):
                 count, capped = ql.count(ctx, obj.name)
-                with ui.card().classes("shadow-none border border-slate-200").props(
-                        f'data-object="{obj.name}"'):
+                with ui.link(target=f"/o/{obj.name}").classes("no-underline"), ui.card().classes(
+                        "shadow-none border border-slate-200 dark:border-slate-800 "
+                        "hover:border-indigo-300 w-full").props(f'data-object="{obj.name}"'):
                     with ui.row().classes("items-center gap-2"):
                         ui.icon(obj.icon or "table_rows").classes("text-slate-500")
-                        ui.label(obj.display_plural).classes("font-medium text-slate-700")
+                        ui.label(obj.display_plural).classes(
+                            "font-medium text-slate-700 dark:text-slate-200")
                     ui.label(f"{count:,}{'+' if capped else ''}").classes(
-                        "text-3xl font-semibold text-slate-900 record-count")
-                    if obj.description:
-                        ui.label(obj.description).classes("text-xs text-slate-400")
+                        "text-3xl font-semibold text-slate-900 dark:text-white record-count")
+    return None

@@ -22,6 +22,9 @@ def test_health_reports_database_and_cache(live_server: str) -> None:
 
 def test_home_lists_objects_with_demo_counts(live_server: str, page) -> None:
     page.goto(live_server)
+    page.fill("input[name=email]", "admin@hotcrm.local")
+    page.fill("input[name=password]", "hotcrm-demo")
+    page.click("button[type=submit]")
     cards = page.locator("[data-object]")
     cards.first.wait_for()
     names = sorted(cards.evaluate_all("els => els.map(e => e.dataset.object)"))

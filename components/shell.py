@@ -1,0 +1,85 @@
+"""The frame around every signed-in page: header (search, notifications, user menu) and
+a left navigation built from metadata (the objects this user may read)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import app as nicegui_app
+from nicegui import ui
+
+from app import runtime
+from app.objectql.context import Context
+from app.objectql.errors import PermissionDenied
+from components.notifications import notification_bell
+from components.search import global_search
+
+BRAND = "#4f46e5"
+
+
+def readable_objects(ctx: Context) -> list:
+    ql = runtime.services().ql
+    result = []
+    for obj in ql.registry.business_objects:
+        try:
+            ql.security.check_object(ctx, obj, "read")
+        except PermissionDenied:
+            continue
+        result.append(obj)
+    return result
+
+
+@contextmanager
+def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui.column]:
+    ui.colors(primary=BRAND)
+    dark = ui.dark_mode(value=nicegui_app.storage.user.get("dark", False))
+    ui.query("body").classes("bg-slate-50 dark:bg-slate-950")
+    ui.page_title(f"{title} · HotCRM")
+    with ui.header(elevated=False).classes(
+            "bg-white dark:bg-slate-900 text-slate-800 dark:text-slate-100 border-b "
+            "border-slate-200 dark:border-slate-800 h-14 px-3 items-center gap-2 no-wrap"):
+        ui.button(icon="menu", on_click=lambda: drawer.toggle()).props(
+            'flat round dense aria-label="Toggle navigation"')
+        with ui.link(target="/").classes("flex items-center gap-1 no-underline text-inherit"):
+            ui.icon("local_fire_department", size="1.6rem").classes("text-orange-500")
+            ui.label("HotCRM").classes("text-lg font-semibold max-sm:hidden")
+        global_search(ctx)
+        ui.space()
+        notification_bell(ctx)
+        with ui.button(icon="account_circle").props(
+                'flat round dense aria-label="User menu" data-testid="user-menu"'):
+            with ui.menu().classes("min-w-56"):
+                with ui.column().classes("px-4 py-2 gap-0"):
+                    ui.label(ctx.name or "Signed in").classes("font-medium")
+                    ui.label(ctx.role.replace("_", " ").title()).classes(
+                        "text-xs text-slate-500")
+                ui.separator()
+
+                def toggle_dark() -> None:
+                    dark.toggle()
+                    nicegui_app.storage.user["dark"] = bool(dark.value)
+
+                ui.menu_item("Dark mode", on_click=toggle_dark)
+                ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/auth/logout"))
+    with ui.left_drawer(value=True, bordered=True).props("width=220 breakpoint=768").classes(
+            "bg-white dark:bg-slate-900 p-2") as drawer:
+        _nav_item("Home", "home", "/", active == "home")
+        ui.label("Objects").classes("text-xs uppercase tracking-wide text-slate-400 px-3 "
+                                    "pt-4 pb-1")
+        for obj in readable_objects(ctx):
+            _nav_item(obj.display_plural, obj.icon or "table_rows", f"/o/{obj.name}",
+                      active == obj.name)
+    with ui.column().classes("w-full max-w-screen-2xl mx-auto p-4 gap-4") as content:
+        yield content
+
+
+def _nav_item(label: str, icon: str, target: str, is_active: bool) -> None:
+    classes = ("flex w-full items-center gap-3 px-3 py-2 rounded-md no-underline text-sm "
+               "text-slate-700 dark:text-slate-200 hover:bg-slate-100 "
+               "dark:hover:bg-slate-800")
+    if is_active:
+        classes += " bg-indigo-50 text-indigo-700 dark:bg-slate-800 font-medium"
+    with ui.link(target=target).classes(classes).props(f'data-nav="{target}"'):
+        ui.icon(icon, size="1.2rem")
+        ui.label(label)
