@@ -10,6 +10,7 @@ import pytest
 
 from app.auth.passwords import set_password
 from app.metadata.permissions import FieldPermission
+from app.metadata.registry import Registry
 from app.objectql.errors import NotFound, PermissionDenied, QueryError
 from tests.integration.security_support import (
     ACME_REVENUE,
@@ -158,20 +159,25 @@ def test_a_hidden_field_is_refused_like_a_missing_one(world: World) -> None:
     assert hidden.details == [{"field": "annual_revenue", "message": "unknown field"}]
 
 
-def test_search_never_matches_a_hidden_field(world: World,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_never_matches_a_hidden_field(world: World) -> None:
     ql, viewer, admin = world.ql, world.team.viewer, world.team.admin
     assert ql.find(viewer, "account", search=str(GLOBEX_REVENUE)).records == []
     # annual_revenue is not searchable, so hide a searchable field to prove the rule:
-    # website is the only field holding "acme.example" on Acme Corp.
-    perms = ql.registry.permissions["viewer"]
-    monkeypatch.setitem(perms.fields, "account", {
-        **perms.fields.get("account", {}), "website": FieldPermission(read=False, edit=False)})
-    assert [r["name"] for r in ql.find(admin, "account", search="acme.example").records] == [
-        "Acme Corp"]
-    assert ql.find(viewer, "account", search="acme.example").records == []
-    assert ql.count(viewer, "account", search="acme.example") == (0, False)
-    assert "website" not in ql.get(viewer, "account", world["acc_a"])
+    # website is the only field holding "acme.example" on Acme Corp. Permission sets are
+    # part of the metadata snapshot, so the change goes live the way an admin's would.
+    original = ql.registry
+    perms = original.permissions["viewer"]
+    hidden = perms.model_copy(update={"fields": {**perms.fields, "account": {
+        **perms.fields.get("account", {}), "website": FieldPermission(read=False, edit=False)}}})
+    ql.apply_registry(Registry(dict(original), {**original.permissions, "viewer": hidden}))
+    try:
+        assert [r["name"] for r in ql.find(admin, "account", search="acme.example").records] \
+            == ["Acme Corp"]
+        assert ql.find(viewer, "account", search="acme.example").records == []
+        assert ql.count(viewer, "account", search="acme.example") == (0, False)
+        assert "website" not in ql.get(viewer, "account", world["acc_a"])
+    finally:
+        ql.apply_registry(original)
 
 
 def test_history_leaves_hidden_fields_out(world: World) -> None:
