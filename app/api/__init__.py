@@ -15,7 +15,9 @@ def install(app: FastAPI) -> None:
     from app.api.health import router as health_router
     from app.api.middleware import SecurityHeadersMiddleware
     from app.api.openapi import build_openapi
+    from app.api.routes_activity import router as activity_router
     from app.api.routes_auth import router as auth_router
+    from app.api.routes_export import router as export_router
     from app.api.routes_objects import router as objects_router
     from app.api.routes_session import router as session_router
     from app.auth.oidc import OidcSessionMiddleware
@@ -26,7 +28,9 @@ def install(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(objects_router)
+    app.include_router(activity_router)
     app.include_router(session_router)
+    app.include_router(export_router)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:

@@ -7,11 +7,15 @@ from typing import Any
 
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
+from app.objectql.query import AGG_FUNCTIONS as AGGREGATES
 
 ERROR_CODES = {"400": "Bad query or malformed input", "401": "Not authenticated",
                "403": "Not allowed for this role", "404": "Missing or not visible",
                "409": "Stale version or unique clash", "413": "Body larger than 1 MB",
                "422": "Validation failed", "429": "Too many requests"}
+
+
+DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 
 
 def _title(name: str) -> str:
@@ -32,7 +36,9 @@ def field_schema(fd: FieldDef) -> dict[str, Any]:
     elif kind == "date":
         schema = {"type": "string", "format": "date"}
     elif kind == "datetime":
-        schema = {"type": "string", "format": "date-time"}
+        # ISO 8601; stored and returned as UTC without an offset ("2025-05-14T10:30:00"),
+        # which JSON Schema's RFC 3339 `date-time` format would reject.
+        schema = {"type": "string", "pattern": DATETIME_PATTERN}
     elif kind == "select":
         schema = {"type": "string", "enum": fd.option_values}
     elif kind == "multiselect":
@@ -108,6 +114,35 @@ LIST_PARAMS = [
 ]
 
 
+def query_schema(object_names: list[str]) -> dict[str, Any]:
+    """The ⚑ ObjectQL query shape; with `group_by` or `aggregate` it is an aggregation."""
+    names = {"type": "array", "items": {"type": "string"}, "maxItems": 200}
+    pair = {"type": "array", "minItems": 2, "maxItems": 2}
+    return {
+        "type": "object", "required": ["object"], "additionalProperties": False,
+        "properties": {
+            "object": {"type": "string", "enum": object_names},
+            "fields": names,
+            "filters": {"type": "array", "description": 'conditions [field, operator, value], '
+                        'implicitly ANDed; "and"/"or" and nested lists form groups'},
+            "sort": {"type": "array", "maxItems": 5, "items": {"anyOf": [
+                {"type": "string", "description": "name or -name"},
+                {**pair, "prefixItems": [{"type": "string"},
+                                         {"type": "string", "enum": ["asc", "desc"]}]}]}},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+            "skip": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
+            "expand": {"anyOf": [names, {"type": "object", "additionalProperties": {
+                "anyOf": [names, {"type": "null"}]}}]},
+            "search": {"type": "string", "maxLength": 200},
+            "view": {"type": "string"},
+            "group_by": names,
+            "aggregate": {"type": "object", "additionalProperties": {
+                **pair, "prefixItems": [{"type": "string", "enum": list(AGGREGATES)},
+                                        {"type": "string"}]}},
+        },
+    }
+
+
 def build_openapi(registry: Registry) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": {
         "type": "object", "required": ["error"], "properties": {"error": {
@@ -126,18 +161,25 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
                 "application/json": {"schema": {"type": "object", "properties": {
                     "access_token": {"type": "string"}, "token_type": {"type": "string"},
                     "expires_in": {"type": "integer"}}}}}},
-                **_errors("401", "422", "429")}}},
+                **_errors("400", "401", "422", "429")}}},
         "/api/me": {"get": {"summary": "The current user", "responses": {
             "200": {"description": "user, role and permissions",
                     "content": {"application/json": {"schema": {"type": "object"}}}},
             **_errors("401")}}},
         "/api/query": {"post": {"summary": "ObjectQL query or aggregation", "requestBody": {
             "required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["object"],
-                "properties": {"object": {"type": "string"}}}}}},
+                "$ref": "#/components/schemas/Query"}}}},
             "responses": {"200": {"description": "records", "content": {"application/json": {
-                "schema": {"type": "object", "required": ["records"]}}}},
+                "schema": {"type": "object", "required": ["records"], "properties": {
+                    "records": {"type": "array", "items": {"type": "object"}},
+                    "total": {"type": "integer"}, "total_capped": {"type": "boolean"}}}}}},
                 **_errors("400", "401", "403", "413")}}},
+        "/api/activities/recent": {"get": {"summary": "Newest activities you may see",
+            "parameters": [{"name": "limit", "in": "query", "schema": {
+                "type": "integer", "minimum": 1, "maximum": 100}}],
+            "responses": {"200": {"description": "activities", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["records"]}}}},
+                **_errors("400", "401")}}},
         "/api/metadata/objects": {"get": {"summary": "Objects you may read", "responses": {
             "200": {"description": "objects", "content": {"application/json": {
                 "schema": {"type": "object"}}}}, **_errors("401")}}},
@@ -150,6 +192,7 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
                 "schema": {"type": "string", "maxLength": 64}}
     if_match = {"name": "If-Match", "in": "header", "required": False,
                 "schema": {"type": "string"}, "description": "the version you edited"}
+    schemas["Query"] = query_schema([obj.name for obj in registry.values()])
     for obj in registry.values():
         name = _title(obj.name)
         schemas.update(object_schemas(obj))
