@@ -35,5 +35,8 @@ bench: $(STAMP)
 seed-large: $(STAMP)
 	$(VENV)/bin/hotcrm seed --scale large
 
+screenshots: $(STAMP)
+	$(PY) scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

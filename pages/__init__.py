@@ -3,4 +3,5 @@
 
 def register() -> None:
     # Importing a page module registers its @ui.page routes.
-    from pages import home, login  # noqa: F401
+    # kanban before record: /o/{object}/kanban must match before /o/{object}/{record_id}.
+    from pages import home, kanban, list_view, login, record, search  # noqa: F401

@@ -28,6 +28,9 @@ class SecurityPolicy(Protocol):
 
     def can_modify(self, ctx: Context, obj: ObjectDef, record: dict[str, Any]) -> bool: ...
 
+    def can_assign(self, ctx: Context, obj: ObjectDef, owner_id: str | None) -> bool:
+        """May `ctx` make `owner_id` the owner of a record of `obj`?"""
+
 
 class OpenSecurity:
     """Every context may do everything (system tools and tests of the core)."""
@@ -46,4 +49,7 @@ class OpenSecurity:
         return True
 
     def can_modify(self, ctx: Context, obj: ObjectDef, record: dict[str, Any]) -> bool:
+        return True
+
+    def can_assign(self, ctx: Context, obj: ObjectDef, owner_id: str | None) -> bool:
         return True

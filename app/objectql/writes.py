@@ -323,6 +323,11 @@ class WritePipeline:
                 errors.append((rule.field, rule.message))
         if errors:
             raise ValidationError.of(errors)
+        owner = new.get("owner")
+        if owner != (old.get("owner") if old else ctx.user_id) \
+                and not self.ql.security.can_assign(ctx, obj, owner):
+            raise PermissionDenied("you may assign records only to yourself or your team",
+                                   [{"field": "owner", "message": "not your team"}])
         self._check_lookups(conn, ctx, obj, old, new)
         self._check_unique(conn, obj, old, new)
         self._check_master_editable(conn, ctx, obj, old, new)
@@ -425,6 +430,13 @@ class WritePipeline:
             stmt = stmt.with_for_update()
         row = conn.execute(stmt).first()
         if row is None:
+            readable = self.ql.security.row_filter(ctx, obj, table, "read")
+            if visible is not None and conn.execute(
+                    select(table.c.id).where(table.c.id == record_id,
+                                             *([readable] if readable is not None else []))
+            ).first() is not None:
+                # Visible but not theirs to change (e.g. another rep's account): say so.
+                raise PermissionDenied(f"you may not change this {obj.label.lower()}")
             raise NotFound(f"{obj.name} '{record_id}' not found")
         record = dict(row._mapping)
         if not self.ql.security.can_modify(ctx, obj, record):

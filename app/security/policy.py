@@ -90,5 +90,11 @@ class PermissionPolicy:
         perms = self.ql.registry.permissions.get(ctx.role)
         return perms is not None and perms.field(obj.name, fd.name).edit
 
+    def can_assign(self, ctx: Context, obj: ObjectDef, owner_id: str | None) -> bool:
+        """Records go to yourself or someone below you, unless you may modify all."""
+        if ctx.is_system or self.object_permission(ctx, obj).modify_all:
+            return True
+        return owner_id == ctx.user_id or owner_id in ctx.subordinate_ids
+
     def can_modify(self, ctx: Context, obj: ObjectDef, record: dict[str, Any]) -> bool:
         return True  # the edit row filter already limited what could be loaded

@@ -238,9 +238,10 @@ def test_accounts_are_readable_by_all_but_editable_by_owner_and_above(world: Wor
     w, t, ql = world, world.team, world.ql
     assert {w["acc_a"], w["acc_b"], w["acc_m"]} <= visible(w, t.rep_a, "account")
     assert ql.get(t.rep_a, "account", w["acc_b"])["name"] == "Globex"
-    with pytest.raises(NotFound):
+    # Visible but not editable: a clear 403, not a pretend 404.
+    with pytest.raises(PermissionDenied):
         ql.update(t.rep_a, "account", w["acc_b"], {"description": "Mine now"})
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         ql.update(t.rep_b, "account", w["acc_m"], {"description": "Mine now"})
     with pytest.raises(PermissionDenied):
         ql.delete(t.rep_b, "account", w["acc_b"])
@@ -248,7 +249,7 @@ def test_accounts_are_readable_by_all_but_editable_by_owner_and_above(world: Wor
     own = w.add("account", sample(w, "account", t.rep_b), owner=t.rep_b)
     assert ql.update(t.rep_b, "account", own, {"rating": "hot"})["rating"] == "hot"
     assert ql.update(t.manager, "account", own, {"rating": "warm"})["rating"] == "warm"
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         ql.update(t.rep_a, "account", own, {"rating": "cold"})
 
 
@@ -256,15 +257,15 @@ def test_contacts_follow_their_account(world: World) -> None:
     w, t, ql = world, world.team, world.ql
     assert {w["con_a"], w["con_b"]} <= visible(w, t.rep_a, "contact")
     assert ql.get(t.rep_a, "contact", w["con_b"])["last_name"] == "Bunny"
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         ql.update(t.rep_a, "contact", w["con_b"], {"title": "CEO"})
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         ql.delete(t.rep_a, "contact", w["con_b"])
     # Owning a contact does not matter: the account decides.
     on_a = w.add("contact", {"last_name": unique("Runner"), "account": w["acc_a"],
                              "phone": "+1 555 0111"}, owner=t.rep_b)
     assert ql.update(t.rep_a, "contact", on_a, {"title": "CTO"})["title"] == "CTO"
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         ql.update(t.rep_b, "contact", on_a, {"title": "Intern"})
     assert ql.update(t.manager, "contact", on_a, {"title": "CIO"})["title"] == "CIO"
     assert ql.get(w.system, "contact", on_a)["title"] == "CIO"

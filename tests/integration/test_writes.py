@@ -132,8 +132,8 @@ def test_stamps_come_from_the_context(ql: Any, team: Team):
                                                                 datetime(2025, 5, 15, 12, 0))
     assert (changed["created_by"], changed["created_at"], changed["owner"]) == (
         team.rep_a.user_id, NOW, team.rep_a.user_id)
-    given = account(ql, team.rep_a, "For Rob", owner=team.rep_b.user_id)
-    assert (given["owner"], given["created_by"]) == (team.rep_b.user_id, team.rep_a.user_id)
+    given = account(ql, team.manager, "For Rob", owner=team.rep_b.user_id)
+    assert (given["owner"], given["created_by"]) == (team.rep_b.user_id, team.manager.user_id)
     # an import (trusted context) may keep the original creation date
     old = ql.insert(SYSTEM, "account", {"name": "Imported", "phone": "+1 555 0100",
                                         "created_at": "2020-01-02T03:04:05"})

@@ -1,0 +1,247 @@
+"""A kanban board for any object whose list view has `kanban` settings.
+
+One column per option of the group-by picklist. Each column is one NiceGUI element whose
+cards are rendered in the browser by `kanban_column.js` (a 350-card board is 7 elements,
+not ~3,500). Dragging a card (HTML5 drag and drop, in the browser until the drop) onto
+another column saves the new value through ObjectQL with the card's version, so
+validation, triggers and audit run as for any save. The logic is in `kanban_logic.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import events, run, ui
+
+from app import runtime
+from app.metadata.models import FieldDef, ObjectDef
+from app.objectql.context import Context
+from app.objectql.errors import PermissionDenied
+from components.kanban_logic import (
+    BoardSpec,
+    ColumnState,
+    apply_move,
+    column_view,
+    dialog_testid,
+    follow_up_record,
+    load_board,
+    move_card,
+    view_choices,
+)
+
+CSS = """
+.kb-board { display: flex; gap: 12px; width: 100%; overflow-x: auto; align-items: stretch;
+  padding-bottom: 4px; }
+.kb-col { flex: 1 0 200px; max-width: 320px; display: flex; flex-direction: column;
+  border: 1px solid #e2e8f0; border-top: 3px solid #94a3b8; border-radius: 8px;
+  background: #f1f5f9; overflow: hidden; }
+.kb-over { outline: 2px solid #6366f1; outline-offset: -2px; background: #eef2ff; }
+.kb-head { display: flex; align-items: center; gap: 8px; padding: 8px 12px; }
+.kb-label { font-size: 13px; font-weight: 500; color: #334155; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
+.kb-count { font-size: 12px; color: #94a3b8; font-variant-numeric: tabular-nums; }
+.kb-spacer { flex: 1; }
+.kb-sum { font-size: 12px; font-weight: 500; color: #64748b;
+  font-variant-numeric: tabular-nums; }
+.kb-body { flex: 1; overflow-y: auto; padding: 0 8px 8px; display: flex;
+  flex-direction: column; gap: 6px; }
+.kb-card { background: #fff; border: 1px solid #e2e8f0; border-radius: 6px;
+  padding: 8px 10px; box-shadow: 0 1px 1px rgb(15 23 42 / .04); }
+.kb-card:hover { border-color: #cbd5e1; }
+.kb-card[draggable=true] { cursor: grab; }
+.kb-dragging { opacity: .45; }
+.kb-top { display: flex; align-items: flex-start; gap: 8px; }
+.kb-title { flex: 1; min-width: 0; font-size: 13px; font-weight: 500; line-height: 1.35;
+  color: #1e293b; text-decoration: none; display: -webkit-box; -webkit-line-clamp: 2;
+  -webkit-box-orient: vertical; overflow: hidden; }
+.kb-title:hover { text-decoration: underline; }
+.kb-owner { flex: none; width: 20px; height: 20px; border-radius: 9999px; background: #e2e8f0;
+  color: #475569; font-size: 9px; font-weight: 600; display: flex; align-items: center;
+  justify-content: center; }
+.kb-sub { font-size: 12px; color: #64748b; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.kb-foot { display: flex; align-items: center; gap: 8px; margin-top: 4px;
+  white-space: nowrap; font-size: 12px; font-variant-numeric: tabular-nums; }
+.kb-amount { font-weight: 600; color: #334155; }
+.kb-date { color: #64748b; }
+.kb-note { font-size: 12px; color: #94a3b8; padding: 4px; }
+.body--dark .kb-col { background: #0f172a; border-color: #1e293b; }
+.body--dark .kb-over { background: #1e1b4b; }
+.body--dark .kb-label, .body--dark .kb-amount { color: #e2e8f0; }
+.body--dark .kb-card { background: #1e293b; border-color: #334155; }
+.body--dark .kb-title { color: #f1f5f9; }
+.body--dark .kb-owner { background: #334155; color: #e2e8f0; }
+"""
+
+
+class KanbanColumn(ui.element, component="kanban_column.js"):
+    """One column; its cards are props rendered by the Vue component."""
+
+    def __init__(self, state: ColumnState, spec: BoardSpec, *, draggable: bool,
+                 empty_text: str) -> None:
+        super().__init__()
+        self._props.update(value=state.value, label=state.label, color=state.color,
+                           showSum=bool(spec.sum_field), draggable=draggable,
+                           emptyText=empty_text)
+        self.spec = spec
+        self.show(state)
+
+    def show(self, state: ColumnState) -> None:
+        self._props.update(column_view(state, self.spec))
+        self.update()
+
+
+def board_toolbar(obj: ObjectDef, spec: BoardSpec) -> None:
+    """Title, view picker and the List ↔ Board switch."""
+    with ui.row().classes("w-full items-center gap-2 no-wrap"):
+        ui.icon(obj.icon or "view_kanban", size="1.5rem").classes("text-slate-400")
+        ui.label(obj.display_plural).classes(
+            "text-xl font-semibold text-slate-900 dark:text-white")
+        choices = view_choices(obj)
+        if len(choices) > 1:
+            ui.select(choices, value=spec.view_name,
+                      on_change=lambda e: ui.navigate.to(
+                          f"/o/{obj.name}/kanban?view={e.value}")).props(
+                'dense borderless options-dense data-testid="kanban-view"').classes(
+                "min-w-40 text-slate-600")
+        else:
+            ui.label(choices[spec.view_name]).classes("text-slate-500")
+        ui.space()
+        with ui.row().classes("gap-0 rounded-md border border-slate-200 dark:border-slate-700 "
+                              "overflow-hidden text-sm"):
+            list_link = ui.link("List", f"/o/{obj.name}?view={spec.view_name}").classes(
+                "px-3 py-1 no-underline text-slate-600 dark:text-slate-300 "
+                "hover:bg-slate-100 dark:hover:bg-slate-800")
+            list_link.props('data-testid="view-list"')
+            ui.label("Board").classes(
+                "px-3 py-1 bg-slate-100 dark:bg-slate-800 font-medium text-slate-800 "
+                "dark:text-slate-100").props('data-testid="view-board" aria-current=page')
+
+
+def board_unavailable(title: str, message: str) -> None:
+    with ui.column().classes("w-full items-center py-16 gap-2").props(
+            'data-testid="not-found"'):
+        ui.icon("view_kanban", size="2.5rem").classes("text-slate-300")
+        ui.label(title).classes("text-lg font-medium text-slate-700 dark:text-slate-200")
+        ui.label(message).classes("text-sm text-slate-500")
+
+
+class KanbanBoard:
+    """Build with `await KanbanBoard.load(ctx, spec)`: the queries run in a worker thread,
+    so a slow aggregate on a big table never blocks other users' pages."""
+
+    @classmethod
+    async def load(cls, ctx: Context, spec: BoardSpec) -> KanbanBoard | None:
+        if KanbanColumn.component is None:  # an install without components/*.js
+            board_unavailable("Board unavailable",
+                              "kanban_column.js is missing from this installation.")
+            return None
+        ql = runtime.services().ql
+        states = await run.io_bound(load_board, ql, ctx, spec)
+        return cls(ctx, spec, states)
+
+    def __init__(self, ctx: Context, spec: BoardSpec, states: list[ColumnState]) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.ql = runtime.services().ql
+        self.obj = self.ql.object(spec.object_name)
+        self.can_edit = self._can_edit()
+        ui.add_css(CSS)
+        self.states = {s.value: s for s in states}
+        self.where = {card["id"]: s.value for s in self.states.values() for card in s.cards}
+        self.columns: dict[str, KanbanColumn] = {}
+        empty = f"No {self.obj.display_plural.lower()}"
+        with ui.element("div").classes("kb-board").style(
+                "height: calc(100vh - 164px); min-height: 420px"):
+            for state in self.states.values():
+                column = KanbanColumn(state, spec, draggable=self.can_edit, empty_text=empty)
+                column.on("move", lambda e, v=state.value: self._on_drop(v, e))
+                self.columns[state.value] = column
+
+    def _can_edit(self) -> bool:
+        try:
+            self.ql.security.check_object(self.ctx, self.obj, "edit")
+        except PermissionDenied:
+            return False
+        group = self.obj.field(self.spec.group_by)
+        return group is not None and self.ql.security.field_editable(self.ctx, self.obj, group)
+
+    # -- dropping --------------------------------------------------------------------
+    async def _on_drop(self, target: str, e: events.GenericEventArguments) -> None:
+        card_id = e.args[0] if isinstance(e.args, list) and e.args else e.args
+        if not isinstance(card_id, str) or card_id not in self.where or not self.can_edit:
+            return
+        source = self.where[card_id]
+        if source == target or target not in self.states:
+            return
+        card = next((c for c in self.states[source].cards if c["id"] == card_id), None)
+        if card is None:
+            return
+        result = move_card(self.ql, self.ctx, self.spec, card, target)
+        if not result.ok and result.ask:
+            extra = await self._ask(card, target, result.ask)
+            if extra is None:
+                ui.notify("Not moved.", type="info", position="bottom")
+                return
+            result = move_card(self.ql, self.ctx, self.spec, card, target, extra)
+        if not result.ok or result.record is None:
+            ui.notify(result.message, type="negative", position="bottom", multi_line=True)
+            return
+        apply_move(list(self.states.values()), card_id, source, target, result.record,
+                   self.spec.sum_field)
+        self.where[card_id] = target
+        self.columns[source].show(self.states[source])
+        self.columns[target].show(self.states[target])
+        booked = follow_up_record(self.ql, self.ctx, self.spec, target, card_id)
+        if booked is not None:
+            number = next((str(v) for k, v in booked.items() if k != "id" and v), "")
+            ui.notify(f"Contract created{': ' + number if number else ''}",
+                      type="positive", position="bottom")
+
+    async def _ask(self, card: dict[str, Any], target: str, fields: list[FieldDef]
+                   ) -> dict[str, Any] | None:
+        """A small dialog for what the new stage needs (e.g. the loss reason)."""
+        label = self.states[target].label
+        names = [fd.name for fd in fields]
+        values: dict[str, Any] = {}
+        with ui.dialog() as dialog, ui.card().classes("w-96 gap-3 p-5") as box:
+            box.props["data-testid"] = dialog_testid(fields)
+            ui.label(f"Move to {label}").classes("text-base font-semibold")
+            ui.label(str(card.get(self.spec.title_field) or "")).classes(
+                "text-sm text-slate-500 -mt-2")
+
+            def changed(name: str, value: Any) -> None:
+                values[name] = value
+                save.set_enabled(all(values.get(n) not in (None, "") for n in names))
+
+            for fd in fields:
+                _field_input(fd, changed)
+            with ui.row().classes("w-full justify-end gap-2 pt-1"):
+                ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
+                save = ui.button("Save", on_click=lambda: dialog.submit(dict(values))).props(
+                    'unelevated color=primary data-testid="dialog-save"')
+                save.disable()
+        result = await dialog
+        dialog.delete()
+        if not result:
+            return None
+        return {n: result.get(n) for n in names}
+
+
+def _field_input(fd: FieldDef, changed: Callable[[str, Any], None]) -> None:
+    def store(e: events.ValueChangeEventArguments) -> None:
+        changed(fd.name, e.value)
+
+    label = fd.display_label
+    if fd.type == "select":
+        element: ui.element = ui.select({o.value: o.label for o in fd.options}, label=label,
+                                        on_change=store)
+    elif fd.value_type in ("number", "currency", "percent"):
+        element = ui.number(label, on_change=store, min=fd.min, max=fd.max)
+    elif fd.value_type == "date":
+        element = ui.input(label, on_change=store).props("type=date stack-label")
+    else:
+        element = ui.input(label, on_change=store)
+    element.props("outlined dense").classes("w-full")
+    element.props["data-testid"] = f"dialog-field-{fd.name}"

@@ -1,0 +1,43 @@
+"""`/o/{object}/kanban`: the board of a list view with `kanban` settings (`?view=` picks
+which; default the first). Registered before the record page so `/kanban` is not taken
+for a record id."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from app.objectql.errors import NotFound, PermissionDenied
+from components.kanban_board import KanbanBoard, board_toolbar, board_unavailable
+from components.kanban_logic import NoBoard, board_spec, path_readable
+from components.shell import frame
+from pages.common import services, signed_in, to_login
+
+
+@ui.page("/o/{object_name}/kanban")
+async def kanban_page(request: Request, object_name: str,
+                      view: str | None = None) -> RedirectResponse | None:
+    ctx = signed_in(request)
+    if ctx is None:
+        return to_login(request)
+    ql = services().ql
+    try:
+        obj = ql.object(object_name)
+        if obj.system:
+            raise NotFound(object_name)
+        ql.security.check_object(ctx, obj, "read")
+    except (NotFound, PermissionDenied):
+        with frame(ctx, "Not found"):
+            board_unavailable("Not found", "This page does not exist or you may not see it.")
+        return None
+    with frame(ctx, f"{obj.display_plural} board", active=obj.name):
+        try:
+            spec = board_spec(obj, view, lambda path: path_readable(ql, ctx, obj, path))
+        except NoBoard as exc:
+            board_unavailable("No board", f"{exc}.")
+            ui.link("Back to the list", f"/o/{obj.name}").classes("self-center text-sm")
+            return None
+        board_toolbar(obj, spec)
+        await KanbanBoard.load(ctx, spec)
+    return None
