@@ -35,6 +35,8 @@ CELL_SLOT = r"""
      @click.stop>{{ props.value }}</a>
   <span v-else-if="props.col.chip && props.value"
         :class="props.row['_c_' + props.col.name]">{{ props.value }}</span>
+  <span v-else-if="props.value && props.value.length > 40" class="block truncate max-w-80"
+        :title="props.value">{{ props.value }}</span>
   <template v-else>{{ props.value }}</template>
 </q-td>
 """
@@ -154,13 +156,13 @@ class DataTable:
         self._on_selection, self._on_count, self._on_sort = on_selection, on_count, on_sort
         self._generation = 0
         with ui.column().classes("w-full gap-0 rounded-lg border border-slate-200 "
-                                 "dark:border-slate-800 bg-white dark:bg-slate-900 "
+                                 "dark:border-slate-800 bg-[#fff] dark:bg-slate-900 "
                                  "overflow-hidden"):
             self.table = ui.table(rows=[], columns=[], row_key="id",
                                   selection="multiple" if selectable else None,
                                   pagination={"rowsPerPage": self.page_size, "page": 1,
                                               "rowsNumber": 0})
-            self.table.props('flat dense hide-bottom binary-state-sort '
+            self.table.props('flat dense hide-bottom binary-state-sort color=primary '
                              'table-header-class="text-slate-500" data-testid="list-table"')
             self.table.classes("w-full hotcrm-grid")
             self.table.add_slot("body-cell", CELL_SLOT)
@@ -173,6 +175,10 @@ class DataTable:
                 self.empty_label = ui.label(empty_text).classes("text-sm").props(
                     'data-testid="list-empty"')
             self.empty.visible = False
+            self.loading_label = ui.label("Loading …").classes(
+                "w-full text-center py-16 text-sm text-slate-400").props(
+                'data-testid="list-loading"')
+            self.loading_label.visible = False
             self._footer()
         self.set_columns(columns)
 
@@ -214,12 +220,16 @@ class DataTable:
         self._generation += 1
         generation = self._generation
         self.table.props(add="loading")
+        self.loading_label.visible = not self.table.rows
+        if not self.table.rows:
+            self.empty.visible = False
         try:
             result = await self.fetch((self.page - 1) * self.page_size, self.page_size,
                                       self.sort, recount or self.total is None)
         finally:
             if generation == self._generation:
                 self.table.props(remove="loading")
+                self.loading_label.visible = False
         if generation != self._generation:  # a newer request superseded this one
             return
         if recount or self.total is None:

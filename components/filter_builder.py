@@ -26,7 +26,7 @@ DATE_OPS = [("=", "is"), ("<", "is before"), (">", "is after"), ("<=", "is on or
 EMPTY_OPS = [("empty", "is empty"), ("not empty", "is not empty")]
 DATE_TOKENS = {"today": "today", "this_week": "this week", "this_month": "this month",
                "this_quarter": "this quarter", "this_year": "this year",
-               "last_n_days": "in the last … days", "next_n_days": "in the next … days",
+               "last_n_days": "the last … days", "next_n_days": "the next … days",
                "date": "a specific date"}
 TEXT_KINDS = ("text", "textarea", "email", "url", "phone", "markdown", "autonumber")
 
@@ -49,15 +49,23 @@ class FilterBuilder:
         self.users, self.on_change = users, on_change
         self.conditions: list[Condition] = list(conditions or [])
         self._user_names: dict[str, str] = {}
-        with ui.row().classes("items-center gap-1 no-wrap") as self.row:
-            ui.button("Filter", icon="filter_list", on_click=self.open_dialog).props(
-                'flat dense no-caps color=grey-8 data-testid="filter-add"').classes("px-2")
-            self.chips = ui.row().classes("items-center gap-1")
+        ui.button("Filter", icon="filter_list", on_click=self.open_dialog).props(
+            'flat dense no-caps color=grey-8 data-testid="filter-add"').classes("px-2")
+        self.chips: ui.row | None = None
+
+    def chips_row(self) -> ui.row:
+        """The active conditions as chips; place it where the page wants them."""
+        self.chips = ui.row().classes("w-full items-center gap-1 -mt-2").props(
+            'data-testid="filter-chips"')
         self._render_chips()
+        return self.chips
 
     # -- chips ---------------------------------------------------------------------------
     def _render_chips(self) -> None:
+        if self.chips is None:
+            return
         self.chips.clear()
+        self.chips.visible = bool(self.conditions)
         with self.chips:
             for index, condition in enumerate(self.conditions):
                 ui.chip(self.describe(condition), removable=True,
@@ -92,7 +100,12 @@ class FilterBuilder:
         if value is None and op in ("=", "!="):
             return f"{label} {'is empty' if op == '=' else 'is not empty'}"
         ops = dict(self._operators(fd) if fd else TEXT_OPS)
-        return f"{label} {ops.get(op, op)} {self._value_text(fd, path, value)}"
+        verb = ops.get(op, op)
+        token = isinstance(value, str) and (
+            value in DATE_TOKENS or value.startswith(("last_n_days:", "next_n_days:")))
+        if op == "=" and token and fd is not None and fd.value_type in ("date", "datetime"):
+            verb = "is" if value == "today" else "is in"
+        return f"{label} {verb} {self._value_text(fd, path, value)}"
 
     def _value_text(self, fd: FieldDef | None, path: str, value: Any) -> str:
         if fd is None:
@@ -113,7 +126,7 @@ class FilterBuilder:
         if fd.value_type in ("date", "datetime") and isinstance(value, str):
             if value.startswith(("last_n_days:", "next_n_days:")):
                 kind, _, n = value.partition(":")
-                return f"in the {'last' if kind.startswith('last') else 'next'} {n} days"
+                return f"the {'last' if kind.startswith('last') else 'next'} {n} days"
             if value in DATE_TOKENS:
                 return DATE_TOKENS[value]
         return str(value)

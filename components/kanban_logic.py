@@ -8,6 +8,7 @@ Everything reads and writes through ObjectQL with the caller's Context.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -181,12 +182,17 @@ def load_board(ql: ObjectQL, ctx: Context, spec: BoardSpec,
     rows = ql.aggregate(ctx, spec.object_name, group_by=[spec.group_by], aggregate=aggregate,
                         filters=spec.filters)
     columns = summarize(group, rows)
-    for column in columns:
-        if column.count:
-            column.cards = ql.find(
-                ctx, spec.object_name, fields=spec.fields, sort=spec.card_sort,
-                filters=with_filter(spec.filters, [spec.group_by, "=", column.value]),
-                limit=per_column).records
+
+    def cards(column: ColumnState) -> list[dict[str, Any]]:
+        return ql.find(ctx, spec.object_name, fields=spec.fields, sort=spec.card_sort,
+                       filters=with_filter(spec.filters, [spec.group_by, "=", column.value]),
+                       limit=per_column).records
+
+    # One indexed query per column, a few at a time (reads only, each on its connection).
+    filled = [c for c in columns if c.count]
+    with ThreadPoolExecutor(max_workers=min(4, len(filled) or 1)) as pool:
+        for column, found in zip(filled, pool.map(cards, filled), strict=True):
+            column.cards = found
     return columns
 
 

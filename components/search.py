@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from nicegui import app, run, ui
+from nicegui import app as nicegui_app
+from nicegui import run, ui
 
 from app import runtime
 from app.metadata.models import FieldDef, ObjectDef
@@ -207,7 +208,7 @@ class GlobalSearch:
                 ui.icon("search", size="1.1rem").classes("text-slate-400")
             self.panel = ui.element("div").classes(
                 "absolute left-0 top-full mt-1 w-[30rem] max-w-[90vw] z-50 rounded-lg border "
-                "border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 shadow-lg "
+                "border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-900 shadow-lg "
                 "py-1 max-h-[70vh] overflow-auto").props(
                 'data-testid="global-search-results" role=listbox')
             # Clicking a result must not blur the box first (which would close the panel).
@@ -309,10 +310,10 @@ class GlobalSearch:
 
 def global_search(ctx: Context) -> GlobalSearch:
     box = GlobalSearch(ctx)
-    app.storage.client["global_search"] = box  # per connection: pages may prefill it
+    nicegui_app.storage.client["global_search"] = box  # per connection: pages may prefill it
     return box
 
 
 def current_global_search() -> GlobalSearch | None:
-    box = app.storage.client.get("global_search")
+    box = nicegui_app.storage.client.get("global_search")
     return box if isinstance(box, GlobalSearch) else None

@@ -3,6 +3,8 @@ mass actions and export. State lives in the URL (`view, q, filters, sort`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -12,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app as nicegui_app
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
@@ -27,6 +29,7 @@ from components.shell import frame
 from pages.common import services, signed_in, to_login
 
 log = logging.getLogger(__name__)
+FIRST_PAINT_WAIT = 1.0  # seconds the page waits for its first rows before it is sent
 
 
 class ListState:
@@ -176,7 +179,12 @@ async def list_page(request: Request, object_name: str, view: str | None = None,
         state.view = "all" if "all" in views else next(iter(views), None)
     with frame(ctx, obj.display_plural, active=obj.name):
         table = _list_body(state)
-    await table.reload()
+    # Usually the first page is in the initial HTML; a slow query must not hold the page
+    # (or hit the page timeout): after a moment it is sent with the loading bar instead
+    # and the rows follow over the websocket.
+    first = background_tasks.create(table.reload(), name=f"list-{obj.name}")
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(first), timeout=FIRST_PAINT_WAIT)
     return None
 
 
@@ -207,7 +215,7 @@ def _list_body(state: ListState) -> DataTable:
             return QueryResult([], 0)
 
     # -- title row: object, view switcher, New ---------------------------------------------
-    with ui.row().classes("w-full items-center gap-2 no-wrap"):
+    with ui.row().classes("w-full items-center gap-x-2 gap-y-1"):
         ui.icon(obj.icon or "table_rows", size="1.5rem").classes("text-slate-400")
         ui.label(obj.display_plural).classes("text-xl font-semibold text-slate-900 "
                                              "dark:text-white")
@@ -216,14 +224,14 @@ def _list_body(state: ListState) -> DataTable:
         ui.space()
         if state.may("create"):
             ui.button("New", icon="add").props(
-                f'unelevated no-caps color=primary href="/o/{obj.name}/new" '
+                f'unelevated no-caps no-wrap color=primary href="/o/{obj.name}/new" '
                 'data-testid="new-record"')
 
     # -- toolbar: search, filter, count, mass actions, columns, export --------------------
-    with ui.row().classes("w-full items-center gap-2 no-wrap"):
+    with ui.row().classes("w-full items-center gap-x-2 gap-y-1"):
         search = ui.input(placeholder=f"Search {obj.display_plural.lower()}", value=state.q
                           ).props('dense outlined clearable debounce=300 '
-                                  'data-testid="list-search"').classes("w-64 max-sm:w-40")
+                                  'data-testid="list-search"').classes("w-64 max-sm:w-full")
         with search.add_slot("prepend"):
             ui.icon("search", size="1.1rem").classes("text-slate-400")
         filter_builder = FilterBuilder(ql.registry, obj,
@@ -245,6 +253,8 @@ def _list_body(state: ListState) -> DataTable:
                     'data-testid="export-csv"')
                 ui.menu_item("Excel (.xlsx)", on_click=lambda: export("xlsx")).props(
                     'data-testid="export-xlsx"')
+
+    filter_builder.chips_row()
 
     def show_count(total: int | None, capped: bool) -> None:
         count.text = count_text(total, capped, obj.label, obj.display_plural)
@@ -290,7 +300,6 @@ def _list_body(state: ListState) -> DataTable:
     search.on("keydown.enter",
               lambda e: search_for(e.args if isinstance(e.args, str) else search.value),
               js_handler="(e) => emit(e.target.value)")
-    del filter_builder
     return table
 
 

@@ -82,7 +82,7 @@ def _render_group(slot: ui.column, group: Group, term: str) -> None:
             ui.link("Open in list", f"/o/{obj.name}?{urlencode({'q': term})}").classes(
                 "text-xs text-indigo-700 dark:text-indigo-300 no-underline hover:underline")
         with ui.column().classes("w-full gap-0 rounded-lg border border-slate-200 "
-                                 "dark:border-slate-800 bg-white dark:bg-slate-900 "
+                                 "dark:border-slate-800 bg-[#fff] dark:bg-slate-900 "
                                  "divide-y divide-slate-100 dark:divide-slate-800").props(
                 f'data-testid="search-group" data-object="{obj.name}"'):
             for hit in group.hits:

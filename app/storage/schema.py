@@ -85,11 +85,14 @@ def _index_columns(obj: ObjectDef) -> list[tuple[str, tuple[str, ...], bool]]:
             wanted.setdefault(combined, False)
     # Private lists are always filtered by owner and usually sorted by the name field.
     wanted.setdefault(("owner", obj.name_field), False)
-    if obj.sharing_model == "private":
-        # Reps' boards and pipeline counts group by the kanban field within their records.
-        for view in obj.list_views.values():
-            if view.kanban:
-                wanted.setdefault(("owner", view.kanban.group_by), False)
+    for view in obj.list_views.values():
+        if view.kanban:
+            # Boards count and sum per column: covering indexes answer that from the index
+            # alone, for everyone (group, sum) and within a rep's own records.
+            summed = (view.kanban.sum,) if view.kanban.sum else ()
+            wanted.setdefault((view.kanban.group_by, *summed), False)
+            if obj.sharing_model == "private":
+                wanted.setdefault(("owner", view.kanban.group_by, *summed), False)
     result = []
     for cols, unique in wanted.items():
         prefix = "ux" if unique else "ix"
