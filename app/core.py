@@ -16,7 +16,7 @@ from app.metadata import MetadataError, Registry, load_registry
 from app.objectql.security import SecurityPolicy
 from app.objectql.service import ObjectQL
 from app.security import PermissionPolicy
-from app.storage.db import make_engine
+from app.storage.db import make_engine, optimize
 from app.storage.system_tables import MetadataVersion
 from app.triggers import load_all as load_triggers
 
@@ -70,6 +70,7 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
     if report.created_tables:
         log.info("created tables: %s", ", ".join(report.created_tables))
     record_metadata_version(engine, registry)
+    optimize(engine)
     limiter_storage = settings.redis_url or "memory://"
     return Services(settings, engine, ql, Identities(ql), Authenticator(ql, limiter_storage),
                     settings.secret_key)

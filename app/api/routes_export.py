@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -151,27 +152,20 @@ async def export(target: str, ctx: CurrentContext, view: str | None = None,
     paths = [f.strip() for f in fields.split(",") if f.strip()] if fields else (
         obj.list_views[view].columns if view else [])
     if not paths:
-        paths = [n for n in ql.readable_fields(ctx, obj) if n != "id"]
+        paths = _default_paths(ql, ctx, obj)
     columns = export_columns(ql, ctx, obj, paths[:200])
     if not columns:
         raise QueryError("no readable columns to export")
-    query = {"fields": [c.path for c in columns], "filters": parsed_filters or None,
-             "sort": parse_sort(sort) or None, "search": search or None, "view": view}
-
-    def page(skip: int) -> list[dict[str, Any]]:
-        return ql.find(ctx, obj.name, limit=PAGE, skip=skip, **query).records
-
-    first = await run_in_threadpool(page, 0)  # bad queries fail here, as a 400
+    order = parse_sort(sort) or ([tuple(s) for s in obj.list_views[view].sort] if view else [])
+    pages = record_pages(ql, ctx, obj.name, [c.path for c in columns],
+                         parsed_filters if isinstance(parsed_filters, list) else [],
+                         order, search or None, view)  # type: ignore[arg-type]
+    first = await run_in_threadpool(next, pages, [])  # bad queries fail here, as a 400
 
     def rows() -> Iterator[list[Any]]:
-        records, skip = first, 0
-        while records:
+        for records in itertools.chain([first], pages):
             for record in records:
                 yield [plain(c.fd, record.get(c.path)) for c in columns]
-            skip += len(records)
-            if len(records) < PAGE or skip >= MAX_ROWS:
-                return
-            records = page(skip)
 
     headers = {"Content-Disposition": _disposition(_filename(obj, view, ext)),
                "Cache-Control": "no-store"}
@@ -180,6 +174,84 @@ async def export(target: str, ctx: CurrentContext, view: str | None = None,
                                  media_type="text/csv; charset=utf-8")
     body = await run_in_threadpool(_xlsx, obj, columns, rows())
     return Response(body, media_type=XLSX_TYPE, headers=headers)
+
+
+def _default_paths(ql: ObjectQL, ctx: Context, obj: ObjectDef) -> list[str]:
+    """Without a view or fields: the name, the declared fields, then owner and stamps."""
+    readable = set(ql.readable_fields(ctx, obj))
+    names = [obj.name_field, *obj.fields, "owner", "created_at", "created_by",
+             "modified_at", "modified_by"]
+    return [n for n in dict.fromkeys(names) if n in readable]
+
+
+def record_pages(ql: ObjectQL, ctx: Context, obj: str, fields: list[str],
+                 filters: list[Any], sort: list[tuple[str, str]], search: str | None,
+                 view: str | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Pages of up to PAGE records, MAX_ROWS in all, in the list's order.
+
+    Sorted by at most one field, pages continue after the last row seen (keyset: each
+    page is an index range, so page 100 costs what page 1 does); otherwise by offset.
+    A sort field's empty values are their own phase: first ascending, last descending.
+    """
+    sent = 0
+
+    def find(extra: list[Any], skip: int = 0) -> list[dict[str, Any]]:
+        limit = min(PAGE, MAX_ROWS - sent)
+        return ql.find(ctx, obj, fields=fields, filters=[*filters, *extra] or None,
+                       sort=sort or None, limit=limit, skip=skip, search=search,
+                       view=view).records
+
+    if len(sort) > 1:
+        while sent < MAX_ROWS:
+            records = find([], sent)
+            sent += len(records)
+            yield records
+            if len(records) < PAGE:
+                return
+        return
+    path, direction = sort[0] if sort else ("id", "asc")
+    fields = list(dict.fromkeys([*fields, path]))
+    phases = ["value"] if path == "id" else (
+        ["null", "value"] if direction == "asc" else ["value", "null"])
+    for phase in phases:
+        last: dict[str, Any] | None = None
+        while sent < MAX_ROWS:
+            try:
+                records = find(_after(phase, path, direction, last))
+            except QueryError:
+                if not sent:
+                    raise
+                # A value the filter language cannot compare (a yes/no field, "$user"
+                # as text): the rest by offset, which is the same order.
+                while sent < MAX_ROWS:
+                    records = find([], sent)
+                    sent += len(records)
+                    yield records
+                    if len(records) < PAGE:
+                        return
+                return
+            sent += len(records)
+            yield records
+            if len(records) < PAGE:
+                break
+            last = records[-1]
+
+
+def _after(phase: str, path: str, direction: str, last: dict[str, Any] | None) -> list[Any]:
+    """Conditions for the rows after `last` in `ORDER BY path direction, id`."""
+    if phase == "null":
+        return [[path, "=", None], *([["id", ">", last["id"]]] if last else [])]
+    conditions: list[Any] = [] if path == "id" else [[path, "!=", None]]
+    if last is None:
+        return conditions
+    if path == "id":
+        return [["id", ">", last["id"]]]
+    value = last[path]
+    if isinstance(value, date | datetime):
+        value = value.isoformat()
+    beyond, reach = (">", ">=") if direction == "asc" else ("<", "<=")
+    return [*conditions, [path, reach, value],
+            [[path, beyond, value], "or", ["id", ">", last["id"]]]]
 
 
 def _csv_chunks(columns: list[ExportColumn], rows: Iterator[list[Any]]) -> Iterator[str]:

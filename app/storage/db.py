@@ -47,3 +47,16 @@ def _sqlite_begin(conn: Any) -> None:
     saves queue on busy_timeout instead of failing to upgrade a read lock."""
     immediate = conn.get_execution_options().get("hotcrm_write")
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the query planner's statistics (after bulk loads)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+def optimize(engine: Engine) -> None:
+    """On startup: SQLite gathers statistics for tables that changed a lot since."""
+    if is_sqlite(engine):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA optimize")
