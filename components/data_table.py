@@ -73,7 +73,9 @@ def resolve_column(registry: Registry, obj: ObjectDef, path: str,
                    readable: Callable[[ObjectDef, FieldDef], bool]) -> Column | None:
     """A view column as shown: a lookup becomes its related record's name. None when
     the path is unknown or passes a field the user may not read."""
-    current, labels, walked = obj, [], []
+    current = obj
+    labels: list[str] = []
+    walked: list[str] = []
     parts = path.split(".")
     for i, part in enumerate(parts):
         fd = current.field(part)

@@ -264,8 +264,9 @@ class FilterBuilder:
         if fd is None or not op:
             return "Choose a field and a condition."
         path = fd.name
-        if fd.is_lookup and not self._is_user_lookup(fd) and fd.reference_to in self.registry:
-            path = f"{fd.name}.{self.registry[fd.reference_to].name_field}"
+        target = fd.reference_to
+        if fd.is_lookup and not self._is_user_lookup(fd) and target and target in self.registry:
+            path = f"{fd.name}.{self.registry[target].name_field}"
         if op in ("empty", "not empty"):
             return [fd.name, "=" if op == "empty" else "!=", None]
         value = state["value"]

@@ -71,8 +71,9 @@ def display_fields(ctx: Context, obj: ObjectDef) -> tuple[list[str], str | None]
         fd = obj.field(path.split(".")[0])
         if fd is None or not _path_ok(ctx, obj, path):
             continue
-        if fd.is_lookup and "." not in path and fd.reference_to in ql.registry:
-            path = f"{path}.{ql.registry[fd.reference_to].name_field}"
+        target = fd.reference_to
+        if fd.is_lookup and "." not in path and target and target in ql.registry:
+            path = f"{path}.{ql.registry[target].name_field}"
         return title, path
     return title, None
 

@@ -37,7 +37,7 @@ def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui
     ui.query("body").classes("bg-slate-50 dark:bg-slate-950")
     ui.page_title(f"{title} · HotCRM")
     with ui.header(elevated=False).classes(
-            "bg-white dark:bg-slate-900 text-slate-800 dark:text-slate-100 border-b "
+            "bg-[#fff] dark:bg-slate-900 text-slate-800 dark:text-slate-100 border-b "
             "border-slate-200 dark:border-slate-800 h-14 px-3 items-center gap-2 no-wrap"):
         ui.button(icon="menu", on_click=lambda: drawer.toggle()).props(
             'flat round dense aria-label="Toggle navigation"')
@@ -62,8 +62,8 @@ def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui
 
                 ui.menu_item("Dark mode", on_click=toggle_dark)
                 ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/auth/logout"))
-    with ui.left_drawer(value=True, bordered=True).props("width=220 breakpoint=768").classes(
-            "bg-white dark:bg-slate-900 p-2") as drawer:
+    with ui.left_drawer(value=None, bordered=True).props("width=220 breakpoint=768").classes(
+            "bg-[#fff] dark:bg-slate-900 p-2") as drawer:
         _nav_item("Home", "home", "/", active == "home")
         ui.label("Objects").classes("text-xs uppercase tracking-wide text-slate-400 px-3 "
                                     "pt-4 pb-1")

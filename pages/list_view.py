@@ -209,10 +209,11 @@ def _list_body(state: ListState) -> DataTable:
     async def fetch(skip: int, limit: int, sort: list[tuple[str, str]], with_total: bool
                     ) -> QueryResult:
         try:
-            return await run.io_bound(state.find, skip, limit, sort, with_total)
+            result = await run.io_bound(state.find, skip, limit, sort, with_total)
         except ObjectQLError as exc:
             ui.notify(f"This list could not be loaded: {exc.message}", type="warning")
             return QueryResult([], 0)
+        return result or QueryResult([], 0)  # None when the app shuts down
 
     # -- title row: object, view switcher, New ---------------------------------------------
     with ui.row().classes("w-full items-center gap-x-2 gap-y-1"):

@@ -51,7 +51,8 @@ def export_columns(ql: ObjectQL, ctx: Context, obj: ObjectDef, paths: list[str]
     """The readable columns of `paths`; a lookup is exported as its record's name."""
     result: dict[str, ExportColumn] = {}
     for path in paths:
-        current, labels, parts = obj, [], path.split(".")
+        current, parts = obj, path.split(".")
+        labels: list[str] = []
         for i, part in enumerate(parts):
             fd = current.field(part)
             if fd is None or not ql.security.field_readable(ctx, current, fd):
@@ -156,11 +157,12 @@ async def export(target: str, ctx: CurrentContext, view: str | None = None,
     columns = export_columns(ql, ctx, obj, paths[:200])
     if not columns:
         raise QueryError("no readable columns to export")
-    order = parse_sort(sort) or ([tuple(s) for s in obj.list_views[view].sort] if view else [])
-    pages = record_pages(ql, ctx, obj.name, [c.path for c in columns],
-                         parsed_filters if isinstance(parsed_filters, list) else [],
-                         order, search or None, view)  # type: ignore[arg-type]
-    first = await run_in_threadpool(next, pages, [])  # bad queries fail here, as a 400
+    order = parse_sort(sort) or ([(s[0], s[1]) for s in obj.list_views[view].sort]
+                                 if view else [])
+    pages = record_pages(ql, ctx, obj.name, [c.path for c in columns], parsed_filters,
+                         order, search or None, view)
+    empty: list[dict[str, Any]] = []
+    first = await run_in_threadpool(next, pages, empty)  # bad queries fail here, as a 400
 
     def rows() -> Iterator[list[Any]]:
         for records in itertools.chain([first], pages):
@@ -189,40 +191,40 @@ def record_pages(ql: ObjectQL, ctx: Context, obj: str, fields: list[str],
                  view: str | None = None) -> Iterator[list[dict[str, Any]]]:
     """Pages of up to PAGE records, MAX_ROWS in all, in the list's order.
 
-    Sorted by at most one field, pages continue after the last row seen (keyset: each
-    page is an index range, so page 100 costs what page 1 does); otherwise by offset.
-    A sort field's empty values are their own phase: first ascending, last descending.
+    A page does not skip all rows sent before it (page 100 would read 100,000 rows):
+    it starts at the last value of the first sort field (an index range) and skips only
+    the rows with that same value already sent. Empty values of that field are their own
+    phase, first when ascending and last when descending, as ObjectQL sorts them.
     """
     sent = 0
 
-    def find(extra: list[Any], skip: int = 0) -> list[dict[str, Any]]:
+    def find(extra: list[Any], skip: int) -> list[dict[str, Any]]:
         limit = min(PAGE, MAX_ROWS - sent)
         return ql.find(ctx, obj, fields=fields, filters=[*filters, *extra] or None,
                        sort=sort or None, limit=limit, skip=skip, search=search,
                        view=view).records
 
-    if len(sort) > 1:
-        while sent < MAX_ROWS:
-            records = find([], sent)
-            sent += len(records)
-            yield records
-            if len(records) < PAGE:
-                return
-        return
     path, direction = sort[0] if sort else ("id", "asc")
     fields = list(dict.fromkeys([*fields, path]))
     phases = ["value"] if path == "id" else (
         ["null", "value"] if direction == "asc" else ["value", "null"])
     for phase in phases:
-        last: dict[str, Any] | None = None
+        base: list[Any] = [[path, "=" if phase == "null" else "!=", None]] \
+            if path != "id" else []
+        value: Any = None
+        same = 0  # rows sent whose first sort field equals `value`
+        started = False
         while sent < MAX_ROWS:
+            extra = list(base)
+            if started and phase == "value":
+                extra.append([path, ">=" if direction == "asc" else "<=", _literal(value)])
             try:
-                records = find(_after(phase, path, direction, last))
+                records = find(extra, same if started else 0)
             except QueryError:
                 if not sent:
                     raise
-                # A value the filter language cannot compare (a yes/no field, "$user"
-                # as text): the rest by offset, which is the same order.
+                # A value the filter language cannot compare (yes/no, "$user" as text):
+                # the rest by plain offset, which is the same order.
                 while sent < MAX_ROWS:
                     records = find([], sent)
                     sent += len(records)
@@ -234,24 +236,15 @@ def record_pages(ql: ObjectQL, ctx: Context, obj: str, fields: list[str],
             yield records
             if len(records) < PAGE:
                 break
-            last = records[-1]
+            for record in records:
+                if started and record.get(path) == value:
+                    same += 1
+                else:
+                    value, same, started = record.get(path), 1, True
 
 
-def _after(phase: str, path: str, direction: str, last: dict[str, Any] | None) -> list[Any]:
-    """Conditions for the rows after `last` in `ORDER BY path direction, id`."""
-    if phase == "null":
-        return [[path, "=", None], *([["id", ">", last["id"]]] if last else [])]
-    conditions: list[Any] = [] if path == "id" else [[path, "!=", None]]
-    if last is None:
-        return conditions
-    if path == "id":
-        return [["id", ">", last["id"]]]
-    value = last[path]
-    if isinstance(value, date | datetime):
-        value = value.isoformat()
-    beyond, reach = (">", ">=") if direction == "asc" else ("<", "<=")
-    return [*conditions, [path, reach, value],
-            [[path, beyond, value], "or", ["id", ">", last["id"]]]]
+def _literal(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
 
 
 def _csv_chunks(columns: list[ExportColumn], rows: Iterator[list[Any]]) -> Iterator[str]:

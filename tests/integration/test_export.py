@@ -12,6 +12,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from app.api import routes_export
 from app.auth.sessions import SESSION_COOKIE
 from app.core import Services
 from app.metadata.permissions import NO_ACCESS
@@ -182,13 +183,56 @@ def test_a_role_without_read_access_gets_403(api: Api, world: World,
     assert_envelope(response)
 
 
-def test_more_than_one_page_streams_completely(sqlite_services: Services) -> None:
-    team = make_team(sqlite_services.ql)
-    sqlite_services.ql.bulk_insert(Context.system(team.rep_a.user_id), "account", [
-        {"name": f"Bulk {i:05d}", "phone": "+1 555 0100", "owner": team.rep_a.user_id}
+@pytest.fixture
+def bulk(services: Services) -> Api:
+    """2,345 accounts of rep A: duplicate and empty values in the sortable fields."""
+    team = make_team(services.ql)
+    ratings = ["hot", "warm", "cold", None]
+    services.ql.bulk_insert(Context.system(team.rep_a.user_id), "account", [
+        {"name": f"Bulk {i:05d}", "phone": "+1 555 0100", "owner": team.rep_a.user_id,
+         "annual_revenue": None if i % 7 == 0 else (i % 13) * 1000,
+         "rating": ratings[i % 4], "account_number": None if i % 5 else f"B-{i:05d}"}
         for i in range(2_345)])
-    api = Api(sqlite_services, team)
-    exported = rows(api.get("/export/account.csv?view=all&fields=name", as_="rep_a"))
+    return Api(services, team)
+
+
+def test_more_than_one_page_streams_completely(bulk: Api) -> None:
+    exported = rows(bulk.get("/export/account.csv?view=all&fields=name", as_="rep_a"))
     assert len(exported) == 2_345
     assert exported[0]["Account name"] == "Bulk 00000"
     assert exported[-1]["Account name"] == "Bulk 02344"
+
+
+@pytest.mark.parametrize("sort", ["-annual_revenue", "annual_revenue", "rating", "-rating",
+                                  "-account_number", "account_number", "-name",
+                                  "rating,-annual_revenue"])
+def test_pages_follow_the_sort_exactly_through_duplicates_and_empty_values(
+        bulk: Api, sort: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(routes_export, "PAGE", 97)  # many pages, groups across pages
+    exported = rows(bulk.get(f"/export/account.csv?fields=name&sort={sort}", as_="rep_a"))
+    expected = bulk.services.ql.find(bulk.team.rep_a, "account", fields=["name"], sort=sort,
+                                     limit=10_000).records
+    assert [r["Account name"] for r in exported] == [r["name"] for r in expected]
+
+
+def test_sorting_by_a_yes_no_field_pages_by_offset(bulk: Api,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ql, rep = bulk.services.ql, bulk.team.rep_a
+    account = ql.find(rep, "account", fields=["id"], limit=1).records[0]["id"]
+    ql.bulk_insert(Context.system(rep.user_id), "contact", [
+        {"last_name": f"Person {i:03d}", "account": account, "is_active": i % 3 == 0,
+         "phone": "+1 555 0100", "owner": rep.user_id} for i in range(250)])
+    monkeypatch.setattr(routes_export, "PAGE", 40)
+    exported = rows(bulk.get("/export/contact.csv?fields=last_name,is_active&"
+                             "sort=-is_active", as_="rep_a"))
+    expected = ql.find(rep, "contact", fields=["last_name"], sort="-is_active", limit=1000)
+    assert [r["Last name"] for r in exported] == [r["last_name"] for r in expected.records]
+    assert {r["Active"] for r in exported} == {"true", "false"}
+
+
+def test_the_export_stops_at_its_row_cap(bulk: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(routes_export, "MAX_ROWS", 1_500)
+    for sort in ("name", "rating,name"):  # keyset and offset paging
+        exported = rows(bulk.get(f"/export/account.csv?fields=name&sort={sort}",
+                                 as_="rep_a"))
+        assert len(exported) == 1_500, sort
