@@ -19,7 +19,7 @@ from nicegui import run, ui
 from app import runtime
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
-from app.objectql.errors import ObjectQLError, PermissionDenied
+from app.objectql.errors import ObjectQLError
 from components.field_format import format_value
 
 PER_OBJECT = 5
@@ -41,17 +41,8 @@ class Group:
 
 
 def searchable_objects(ctx: Context) -> list[ObjectDef]:
-    ql = runtime.services().ql
-    result = []
-    for obj in ql.registry.business_objects:
-        if not obj.features.searchable:
-            continue
-        try:
-            ql.security.check_object(ctx, obj, "read")
-        except PermissionDenied:
-            continue
-        result.append(obj)
-    return result
+    return [obj for obj in runtime.services().ql.readable_objects(ctx)
+            if obj.features.searchable]
 
 
 def _readable(ctx: Context, obj: ObjectDef, fd: FieldDef | None) -> bool:

@@ -10,24 +10,16 @@ from nicegui import app as nicegui_app
 from nicegui import ui
 
 from app import runtime
+from app.metadata.models import ObjectDef
 from app.objectql.context import Context
-from app.objectql.errors import PermissionDenied
 from components.notifications import notification_bell
 from components.search import global_search
 
 BRAND = "#4f46e5"
 
 
-def readable_objects(ctx: Context) -> list:
-    ql = runtime.services().ql
-    result = []
-    for obj in ql.registry.business_objects:
-        try:
-            ql.security.check_object(ctx, obj, "read")
-        except PermissionDenied:
-            continue
-        result.append(obj)
-    return result
+def readable_objects(ctx: Context) -> list[ObjectDef]:
+    return runtime.services().ql.readable_objects(ctx)
 
 
 @contextmanager

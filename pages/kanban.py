@@ -23,10 +23,9 @@ async def kanban_page(request: Request, object_name: str,
         return to_login(request)
     ql = services().ql
     try:
-        obj = ql.object(object_name)
+        obj = ql.readable_object(ctx, object_name)
         if obj.system:
             raise NotFound(object_name)
-        ql.security.check_object(ctx, obj, "read")
     except (NotFound, PermissionDenied):
         with frame(ctx, "Not found"):
             board_unavailable("Not found", "This page does not exist or you may not see it.")

@@ -161,8 +161,7 @@ async def list_page(request: Request, object_name: str, view: str | None = None,
         return to_login(request)
     ql = services().ql
     try:
-        obj = ql.object(object_name)
-        ql.security.check_object(ctx, obj, "read")
+        obj = ql.readable_object(ctx, object_name)
     except (NotFound, PermissionDenied) as exc:
         with frame(ctx, "Not found"):
             ui.label("This list does not exist or you may not see it.").classes(

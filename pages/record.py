@@ -25,8 +25,7 @@ def record_page(request: Request, object_name: str, record_id: str
         return to_login(request)
     ql = services().ql
     try:
-        obj = ql.object(object_name)
-        ql.security.check_object(ctx, obj, "read")
+        obj = ql.readable_object(ctx, object_name)
     except (NotFound, PermissionDenied):
         with frame(ctx, "Not found"):
             not_found(None)

@@ -29,7 +29,7 @@ from app.api.errors import ApiError
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import QueryError
-from app.objectql.query import parse_sort
+from app.objectql.query import check_search, parse_filters_param, parse_sort
 from app.objectql.service import ObjectQL
 
 router = APIRouter(tags=["export"])
@@ -138,16 +138,8 @@ async def export(target: str, ctx: CurrentContext, view: str | None = None,
     ql = runtime.services().ql
     obj = ql.object(name)
     ql.security.check_object(ctx, obj, "read")
-    parsed_filters: Any = []
-    if filters:
-        try:
-            parsed_filters = json.loads(filters)
-        except ValueError as exc:
-            raise QueryError(f"filters is not valid JSON: {exc}") from None
-        if not isinstance(parsed_filters, list):
-            raise QueryError("filters must be a JSON list of conditions")
-    if search is not None and len(search) > 200:
-        raise QueryError("search must be at most 200 characters")
+    parsed_filters = parse_filters_param(filters)
+    check_search(search)
     if view is not None and view not in obj.list_views:
         raise QueryError(f"unknown list view '{view}' on {obj.name}")
     paths = [f.strip() for f in fields.split(",") if f.strip()] if fields else (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,8 +14,8 @@ from app.api.errors import ApiError
 from app.api.responses import json_body, json_response
 from app.metadata.models import ObjectDef
 from app.objectql.context import Context
-from app.objectql.errors import NotFound, PermissionDenied, QueryError
-from app.objectql.query import parse_expand, parse_sort
+from app.objectql.errors import NotFound, QueryError
+from app.objectql.query import check_search, parse_expand, parse_filters_param, parse_sort
 
 router = APIRouter(prefix="/api", tags=["objects"])
 CurrentContext = Annotated[Context, Depends(current_context)]
@@ -44,16 +43,8 @@ async def list_records(object_name: str, ctx: CurrentContext, filters: str | Non
                  fields: str | None = None, sort: str | None = None, limit: str | None = None,
                  skip: str | None = None, search: str | None = None, view: str | None = None,
                  expand: str | None = None) -> Response:
-    parsed_filters: Any = []
-    if filters:
-        try:
-            parsed_filters = json.loads(filters)
-        except ValueError as exc:
-            raise QueryError(f"filters is not valid JSON: {exc}") from None
-        if not isinstance(parsed_filters, list):
-            raise QueryError("filters must be a JSON list of conditions")
-    if search is not None and len(search) > 200:
-        raise QueryError("search must be at most 200 characters")
+    parsed_filters = parse_filters_param(filters)
+    check_search(search)
     result = runtime.services().ql.find(
         ctx, object_name, fields=_fields(fields), filters=parsed_filters,
         sort=parse_sort(sort), limit=_int_param(limit, "limit", 20, API_MAX_LIMIT),
@@ -148,29 +139,17 @@ def describe(ql: Any, ctx: Context, obj: ObjectDef, full: bool) -> dict[str, Any
     return body
 
 
-def _readable_objects(ctx: Context) -> list[ObjectDef]:
-    ql = runtime.services().ql
-    result = []
-    for obj in ql.registry.values():
-        try:
-            ql.security.check_object(ctx, obj, "read")
-        except PermissionDenied:
-            continue
-        result.append(obj)
-    return result
-
-
 @router.get("/metadata/objects", tags=["metadata"])
 def metadata_objects(ctx: CurrentContext) -> Response:
     ql = runtime.services().ql
-    objects = [describe(ql, ctx, o, False) for o in _readable_objects(ctx)]
+    objects = [describe(ql, ctx, o, False) for o in ql.readable_objects(ctx, include_system=True)]
     return json_response({"objects": objects})
 
 
 @router.get("/metadata/objects/{name}", tags=["metadata"])
 def metadata_object(name: str, ctx: CurrentContext) -> Response:
     ql = runtime.services().ql
-    readable = {o.name: o for o in _readable_objects(ctx)}
+    readable = {o.name: o for o in ql.readable_objects(ctx, include_system=True)}
     if name not in readable:
         raise NotFound(f"unknown object '{name}'")
     return json_response(describe(ql, ctx, readable[name], True))

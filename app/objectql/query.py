@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,24 @@ def _int(value: Any, what: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise QueryError(f"{what} must be between {low} and {high}")
     return number
+
+
+def parse_filters_param(text: str | None) -> list[Any]:
+    """`filters` as it arrives in a URL: a JSON list of conditions."""
+    if not text:
+        return []
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise QueryError(f"filters is not valid JSON: {exc}") from None
+    if not isinstance(parsed, list):
+        raise QueryError("filters must be a JSON list of conditions")
+    return parsed
+
+
+def check_search(search: str | None) -> None:
+    if search is not None and len(search) > 200:
+        raise QueryError("search must be at most 200 characters")
 
 
 def parse_expand(value: Any) -> dict[str, list[str] | None]:

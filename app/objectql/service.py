@@ -18,7 +18,7 @@ from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry, UnknownObject
 from app.objectql.compiler import SelectBuilder
 from app.objectql.context import Context
-from app.objectql.errors import NotFound, QueryError
+from app.objectql.errors import NotFound, PermissionDenied, QueryError
 from app.objectql.query import MAX_LIMIT, AggregateQuery, Query, parse_query, parse_sort
 from app.objectql.security import OpenSecurity, SecurityPolicy
 from app.storage.schema import Schema, build_schema
@@ -99,6 +99,26 @@ class ObjectQL:
             return self._registry[name]
         except UnknownObject:
             raise NotFound(f"unknown object '{name}'") from None
+
+    def readable_object(self, ctx: Context, name: str) -> ObjectDef:
+        """The object if `ctx` may read it; NotFound or PermissionDenied otherwise."""
+        obj = self.object(name)
+        self.security.check_object(ctx, obj, "read")
+        return obj
+
+    def readable_objects(self, ctx: Context, *, include_system: bool = False
+                         ) -> list[ObjectDef]:
+        """Objects `ctx` may read: business objects, plus user/notification if asked."""
+        candidates = self._registry.values() if include_system \
+            else self._registry.business_objects
+        result = []
+        for obj in candidates:
+            try:
+                self.security.check_object(ctx, obj, "read")
+            except PermissionDenied:
+                continue
+            result.append(obj)
+        return result
 
     def today(self) -> date:
         return self.clock().date()
