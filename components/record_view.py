@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from nicegui import ui
-from sqlalchemy import select
 
 from app.metadata.models import ObjectDef
 from app.objectql.context import Context
@@ -25,19 +24,7 @@ BUTTON = "no-caps unelevated dense padding='4px 12px'"
 
 
 def can_edit_row(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str) -> bool:
-    """Object right to edit plus the policy's row rule for editing this record.
-
-    Only the record's id is read, through the policy's own edit clause (the same one the
-    write path applies), so Edit/Delete show exactly when a save could succeed."""
-    if not allowed(ql, ctx, obj, "edit"):
-        return False
-    table = ql.schema.table(obj.name)
-    condition = ql.security.row_filter(ctx, obj, table, "edit")
-    if condition is None:
-        return True
-    with ql.engine.connect() as conn:
-        row = conn.execute(select(table.c.id).where(table.c.id == record_id, condition)).first()
-    return row is not None
+    return ql.can_change(ctx, obj.name, record_id, "edit")
 
 
 def not_found(obj: ObjectDef | None) -> None:

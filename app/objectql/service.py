@@ -120,6 +120,23 @@ class ObjectQL:
             result.append(obj)
         return result
 
+    def can_change(self, ctx: Context, object_name: str, record_id: str,
+                   action: str = "edit") -> bool:
+        """Would an edit (or delete) of this record pass the object and row rules? For
+        showing Edit/Delete only where a save can succeed; the write path still checks."""
+        obj = self.object(object_name)
+        try:
+            self.security.check_object(ctx, obj, action)
+        except PermissionDenied:
+            return False
+        table = self._schema.table(obj.name)
+        stmt = select(table.c.id).where(table.c.id == record_id)
+        condition = self.security.row_filter(ctx, obj, table, action)
+        if condition is not None:
+            stmt = stmt.where(condition)
+        with self._reading() as conn:
+            return conn.execute(stmt).first() is not None
+
     def today(self) -> date:
         return self.clock().date()
 
