@@ -17,45 +17,23 @@ idle tabs on the list page. Targets: list usable ≤ 500 ms, ≤ 2 MB per idle t
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from app.devserver import CHROMIUM_ARGS, api_get, chromium_path, running_server, sign_in
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = "sqlite:///data/large.db"
-PASSWORD = "hotcrm-demo"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions"]
 LIST_USABLE_MS = 500.0
 MB_PER_TAB = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def chromium() -> str | None:
-    configured = os.environ.get("HOTCRM_CHROMIUM")
-    if configured and Path(configured).exists():
-        return configured
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if found := shutil.which(name):
-            return found
-    return None
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -74,36 +52,9 @@ def rss_mb(pid: int) -> float:
 
 @contextmanager
 def server(database_url: str, data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.pop("HOTCRM_REDIS_URL", None)
-    env.update(HOTCRM_DATABASE_URL=database_url, HOTCRM_DATA_DIR=str(data_dir),
-               HOTCRM_HOST="127.0.0.1", HOTCRM_PORT=str(port), HOTCRM_DEMO="0",
-               HOTCRM_METADATA_DIR=str(ROOT / "metadata"), HOTCRM_AI_PROVIDER="offline")
-    log_path = data_dir / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "run"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_server(data_dir, database_url=database_url, demo=False,
+                        timeout=300) as running:
+        yield running
 
 
 def seeded_temp_db(tmp: Path) -> str:
@@ -113,25 +64,6 @@ def seeded_temp_db(tmp: Path) -> str:
     subprocess.run([sys.executable, "-m", "app.cli", "seed", "--scale", "10000"], cwd=ROOT,
                    env=env, check=True, stdout=subprocess.DEVNULL)
     return url
-
-
-def api_get(base: str, path: str, who: str) -> Any:
-    form = urllib.parse.urlencode({"username": f"{who}@hotcrm.local",
-                                   "password": PASSWORD}).encode()
-    with urllib.request.urlopen(f"{base}/api/auth/token", data=form, timeout=30) as response:
-        token = json.load(response)["access_token"]
-    request = urllib.request.Request(f"{base}{path}",
-                                     headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
-def sign_in(page: Any, base: str, who: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", f"{who}@hotcrm.local")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/", timeout=60_000)
 
 
 def timed(action: Callable[[], None]) -> float:
@@ -245,7 +177,7 @@ def main() -> int:
         with server(url, tmp) as (base, proc), sync_playwright() as playwright:
             opps = api_get(base, "/api/objects/opportunity?limit=5&fields=name", args.user)
             ids = [r["id"] for r in opps["records"]]
-            browser = playwright.chromium.launch(executable_path=chromium(),
+            browser = playwright.chromium.launch(executable_path=chromium_path(),
                                                  args=CHROMIUM_ARGS, headless=True)
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             page = context.new_page()
