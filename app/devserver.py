@@ -106,3 +106,28 @@ def sign_in(page: Any, base: str, who: str, timeout: float = 60_000) -> None:
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/", timeout=timeout)
+
+
+def token_for(base: str, who: str, timeout: float = 10) -> str:
+    """A bearer token for a demo user (`who` is the part before @hotcrm.local)."""
+    form = urllib.parse.urlencode({"username": f"{who}@hotcrm.local",
+                                   "password": DEMO_PASSWORD}).encode()
+    with urllib.request.urlopen(f"{base}/api/auth/token", data=form,
+                                timeout=timeout) as response:
+        return str(json.load(response)["access_token"])
+
+
+def api(base: str, path: str, token: str | None = None, *, method: str = "GET",
+        body: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+        timeout: float = 10) -> Any:
+    """Call the REST API and decode its JSON answer (HTTP errors raise)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response) if response.status != 204 else None

@@ -12,14 +12,11 @@ from typing import Any
 
 import pytest
 
+from app.devserver import token_for
+
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
-def token_for(base: str, who: str) -> str:
-    form = urllib.parse.urlencode({"username": f"{who}@hotcrm.local",
-                                   "password": "hotcrm-demo"}).encode()
-    with urllib.request.urlopen(f"{base}/api/auth/token", data=form, timeout=10) as response:
-        return str(json.load(response)["access_token"])
 
 
 def get(base: str, path: str, token: str) -> tuple[int, Any]:

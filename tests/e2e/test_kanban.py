@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from app.devserver import api, token_for
+
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 OPEN_STAGES = ["prospecting", "qualification", "needs_analysis", "proposal", "negotiation"]
 # Wide enough for all seven columns side by side: a drag that has to scroll the board
@@ -19,25 +21,8 @@ OPEN_STAGES = ["prospecting", "qualification", "needs_analysis", "proposal", "ne
 WIDE = {"width": 1920, "height": 1000}
 
 
-def api(base: str, path: str, token: str | None = None, *, method: str = "GET",
-        body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{base}{path}", data=data, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
-def token_for(base: str, who: str) -> str:
-    form = urllib.parse.urlencode({"username": f"{who}@hotcrm.local",
-                                   "password": "hotcrm-demo"}).encode()
-    with urllib.request.urlopen(f"{base}/api/auth/token", data=form, timeout=10) as response:
-        return str(json.load(response)["access_token"])
 
 
 def sign_in(page: Any, base: str, who: str, target: str = "/") -> None:

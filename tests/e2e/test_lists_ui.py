@@ -15,26 +15,13 @@ from uuid import uuid4
 import pytest
 from playwright.sync_api import expect
 
+from app.devserver import api, token_for
+
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
-def api(base: str, path: str, token: str | None = None, *, method: str = "GET",
-        body: dict[str, Any] | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{base}{path}", data=data, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
-def token_for(base: str, who: str) -> str:
-    form = urllib.parse.urlencode({"username": f"{who}@hotcrm.local",
-                                   "password": "hotcrm-demo"}).encode()
-    with urllib.request.urlopen(f"{base}/api/auth/token", data=form, timeout=10) as response:
-        return str(json.load(response)["access_token"])
 
 
 def find(base: str, token: str, obj: str, filters: list[Any] | None = None,
