@@ -288,7 +288,12 @@ class ObjectQL:
                 if skip == 0 and len(records) < limit:
                     result.total = len(records)
                 else:
-                    result.total, result.total_capped = self._count(conn, b, where)
+                    # Count with only the joins the filters need: a lookup join never
+                    # changes a count, but costs a probe per counted row.
+                    counter = self._builder(ctx, obj)
+                    count_where = self._where(ctx, counter, obj, filters, search)
+                    result.total, result.total_capped = self._count(conn, counter,
+                                                                    count_where)
         return result
 
     def _select_fields(self, ctx: Context, obj: ObjectDef, fields: list[str] | None
