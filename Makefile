@@ -21,7 +21,10 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh $(PY)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/ui $(PYTEST_ARGS)
+	# NiceGUI's simulated-user tests own an asyncio loop; Playwright's sync API (tests/e2e)
+	# keeps one running for its session, so the two never share a worker process.
+	$(PY) -m pytest -n 2 tests/ui $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
