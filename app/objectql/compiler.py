@@ -62,7 +62,8 @@ class SelectBuilder:
         parts = path.split(".")
         if len(parts) > MAX_JOIN_DEPTH + 1:
             raise QueryError(f"'{path}' follows too many lookups (at most {MAX_JOIN_DEPTH})")
-        current_obj, current_table, prefix = self.obj, self.base, ""
+        current_obj, prefix = self.obj, ""
+        current_table: FromClause = self.base
         for i, part in enumerate(parts):
             fd = current_obj.field(part)
             if fd is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -647,16 +649,10 @@ def _integrity_message(obj: ObjectDef, exc: IntegrityError) -> str:
     return f"{obj.label} conflicts with existing data"
 
 
-class _integrity_as_conflict:
+@contextmanager
+def _integrity_as_conflict(obj: ObjectDef) -> Iterator[None]:
     """Database constraint violations surface as Conflict, never as a 500."""
-
-    def __init__(self, obj: ObjectDef):
-        self.obj = obj
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if isinstance(exc, IntegrityError):
-            raise Conflict(_integrity_message(self.obj, exc)) from exc
-        return False
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(_integrity_message(obj, exc)) from exc

@@ -288,7 +288,7 @@ class _DemoSeed:
         levels = list(texts.LEVEL_TITLES)
         rows = []
         for account in self.accounts:
-            people = []
+            people: list[dict[str, Any]] = []
             for k in range(rng.choice([2, 3, 3, 4, 4, 4, 5, 5, 6, 7])):
                 first, last = fake.first_name(), fake.last_name()
                 level = "c_level" if k == 0 else rng.choices(levels, [4, 10, 20, 30, 36])[0]
@@ -427,7 +427,7 @@ class _DemoSeed:
                     changes["renewal_notice_date"] = start + timedelta(days=305)
                 ql.update(Context.system(contract["owner"]), "contract", contract["id"],
                           changes)
-            rows = []
+            rows: list[dict[str, Any]] = []
             customers = [a for a in self.accounts if a["type"] in ("customer", "partner")]
             plan = ["activated", "activated", "activated", "completed", "completed",
                     "terminated", "on_hold", "in_approval", "in_approval", "draft"]
@@ -494,7 +494,7 @@ class _DemoSeed:
     def _owner_for(self, account: dict[str, Any]) -> str:
         if self.rng.random() < 0.85:
             return account["owner"]
-        return self.rng.choice(self.sellers).user_id
+        return str(self.rng.choice(self.sellers).user_id)
 
     def make_activities(self, total: int = 1000) -> None:
         rng = self.rng
