@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -99,13 +100,15 @@ def api_get(base: str, path: str, who: str, timeout: float = 30) -> Any:
         return json.load(response)
 
 
-def sign_in(page: Any, base: str, who: str, timeout: float = 60_000) -> None:
-    """Sign a Playwright page in through the real login form."""
-    page.goto(f"{base}/login")
+def sign_in(page: Any, base: str, who: str, target: str = "/",
+            timeout: float = 60_000) -> None:
+    """Sign a Playwright page in through the real login form, landing on `target`."""
+    page.goto(f"{base}/login?next={urllib.parse.quote(target, safe='')}")
     page.fill("input[name=email]", f"{who}@hotcrm.local")
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/", timeout=timeout)
+    page.wait_for_url(re.compile(re.escape(base + target.split("?")[0]) + r"(\?.*)?$"),
+                      timeout=timeout)
 
 
 def token_for(base: str, who: str, timeout: float = 10) -> str:
@@ -131,3 +134,12 @@ def api(base: str, path: str, token: str | None = None, *, method: str = "GET",
         request.add_header(key, value)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.load(response) if response.status != 204 else None
+
+
+def find(base: str, token: str, obj: str, filters: list[Any] | None = None,
+         **params: str) -> dict[str, Any]:
+    """`GET /api/objects/{obj}` with JSON filters and other query parameters."""
+    query = dict(params)
+    if filters is not None:
+        query["filters"] = json.dumps(filters)
+    return dict(api(base, f"/api/objects/{obj}?{urllib.parse.urlencode(query)}", token))

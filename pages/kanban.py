@@ -8,28 +8,20 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from app.objectql.errors import NotFound, PermissionDenied
 from components.kanban_board import KanbanBoard, board_toolbar, board_unavailable
 from components.kanban_logic import NoBoard, board_spec, path_readable
 from components.shell import frame
-from pages.common import services, signed_in, to_login
+from pages.common import ObjectPage, object_page
 
 
 @ui.page("/o/{object_name}/kanban")
 async def kanban_page(request: Request, object_name: str,
                       view: str | None = None) -> RedirectResponse | None:
-    ctx = signed_in(request)
-    if ctx is None:
-        return to_login(request)
-    ql = services().ql
-    try:
-        obj = ql.readable_object(ctx, object_name)
-        if obj.system:
-            raise NotFound(object_name)
-    except (NotFound, PermissionDenied):
-        with frame(ctx, "Not found"):
-            board_unavailable("Not found", "This page does not exist or you may not see it.")
-        return None
+    page = object_page(request, object_name, lambda: board_unavailable(
+        "Not found", "This page does not exist or you may not see it."), allow_system=False)
+    if not isinstance(page, ObjectPage):
+        return page
+    ctx, obj, ql = page.ctx, page.obj, page.ql
     with frame(ctx, f"{obj.display_plural} board", active=obj.name):
         try:
             spec = board_spec(obj, view, lambda path: path_readable(ql, ctx, obj, path))

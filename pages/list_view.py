@@ -18,7 +18,7 @@ from nicegui import background_tasks, run, ui
 
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
-from app.objectql.errors import NotFound, ObjectQLError, PermissionDenied
+from app.objectql.errors import ObjectQLError, PermissionDenied
 from app.objectql.query import parse_sort
 from app.objectql.service import QueryResult
 from components.column_chooser import ColumnChooser
@@ -26,7 +26,7 @@ from components.data_table import Column, DataTable, count_text, resolve_column
 from components.filter_builder import FilterBuilder, filter_fields
 from components.mass_actions import MassActions
 from components.shell import frame
-from pages.common import services, signed_in, to_login
+from pages.common import ObjectPage, object_page, services
 
 log = logging.getLogger(__name__)
 FIRST_PAINT_WAIT = 1.0  # seconds the page waits for its first rows before it is sent
@@ -156,18 +156,12 @@ def _parse_filters(raw: str | None) -> list[Any]:
 async def list_page(request: Request, object_name: str, view: str | None = None, q: str = "",
                     filters: str | None = None, sort: str | None = None
                     ) -> RedirectResponse | None:
-    ctx = signed_in(request)
-    if ctx is None:
-        return to_login(request)
-    ql = services().ql
-    try:
-        obj = ql.readable_object(ctx, object_name)
-    except (NotFound, PermissionDenied) as exc:
-        with frame(ctx, "Not found"):
-            ui.label("This list does not exist or you may not see it.").classes(
-                "text-slate-600").props('data-testid="list-missing"')
-            log.info("list %s refused: %s", object_name, exc)
-        return None
+    page = object_page(request, object_name, lambda: ui.label(
+        "This list does not exist or you may not see it.").classes("text-slate-600").props(
+        'data-testid="list-missing"'))
+    if not isinstance(page, ObjectPage):
+        return page
+    ctx, obj = page.ctx, page.obj
     try:
         sort_spec = parse_sort(sort) if sort else []
     except ObjectQLError:

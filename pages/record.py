@@ -10,26 +10,19 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from app.objectql.errors import NotFound, PermissionDenied
 from components.record_create import create_form
 from components.record_view import not_found, open_record
 from components.shell import frame
-from pages.common import services, signed_in, to_login
+from pages.common import ObjectPage, object_page
 
 
 @ui.page("/o/{object_name}/{record_id}")
 def record_page(request: Request, object_name: str, record_id: str
                 ) -> RedirectResponse | None:
-    ctx = signed_in(request)
-    if ctx is None:
-        return to_login(request)
-    ql = services().ql
-    try:
-        obj = ql.readable_object(ctx, object_name)
-    except (NotFound, PermissionDenied):
-        with frame(ctx, "Not found"):
-            not_found(None)
-        return None
+    page = object_page(request, object_name, lambda: not_found(None))
+    if not isinstance(page, ObjectPage):
+        return page
+    ctx, obj, ql = page.ctx, page.obj, page.ql
     creating = record_id == "new"
     with frame(ctx, f"New {obj.label}" if creating else obj.label, active=obj.name):
         if creating:

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
-import urllib.parse
-import urllib.request
 from typing import Any
 from uuid import uuid4
 
 import pytest
 from playwright.sync_api import expect
 
-from app.devserver import api, token_for
+from app.devserver import api, find, sign_in, token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -24,20 +21,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
 
-def find(base: str, token: str, obj: str, filters: list[Any] | None = None,
-         **params: str) -> dict[str, Any]:
-    query = dict(params)
-    if filters is not None:
-        query["filters"] = json.dumps(filters)
-    return dict(api(base, f"/api/objects/{obj}?{urllib.parse.urlencode(query)}", token))
 
 
-def sign_in(page: Any, base: str, who: str, target: str = "/") -> None:
-    page.goto(f"{base}/login?next={urllib.parse.quote(target, safe='')}")
-    page.fill("input[name=email]", f"{who}@hotcrm.local")
-    page.fill("input[name=password]", "hotcrm-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(base + target.split("?")[0]) + r"(\?.*)?$"))
 
 
 def rows(page: Any) -> Any:

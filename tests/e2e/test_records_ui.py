@@ -4,7 +4,6 @@ text (never HTML), and another rep's record does not exist for a rep."""
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 import urllib.request
@@ -14,7 +13,7 @@ from uuid import uuid4
 import pytest
 from playwright.sync_api import expect
 
-from app.devserver import api, token_for
+from app.devserver import api, find, sign_in, token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 RECORD_URL = r"/o/{obj}/(?!new)[^/?#]+$"
@@ -24,17 +23,8 @@ RECORD_URL = r"/o/{obj}/(?!new)[^/?#]+$"
 
 
 
-def find(base: str, token: str, obj: str, filters: list[Any], **params: str) -> dict[str, Any]:
-    query = {"filters": json.dumps(filters), **params}
-    return dict(api(base, f"/api/objects/{obj}?{urllib.parse.urlencode(query)}", token))
 
 
-def sign_in(page: Any, base: str, who: str, target: str = "/") -> None:
-    page.goto(f"{base}/login?next={urllib.parse.quote(target, safe='')}")
-    page.fill("input[name=email]", f"{who}@hotcrm.local")
-    page.fill("input[name=password]", "hotcrm-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(base + target.split("?")[0]) + r"(\?.*)?$"))
 
 
 def field_input(page: Any, name: str) -> Any:
