@@ -40,10 +40,6 @@ def record(conn: Connection, *, object_name: str, record_id: str, action: str,
                                  "changes": changes})
 
 
-def record_many(conn: Connection, entries: list[dict[str, Any]]) -> None:
-    if entries:
-        conn.execute(insert(AUDIT), entries)
-
 
 def history(conn: Connection, object_name: str, record_id: str,
             limit: int = 200) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ through the same interface, so every read and write is checked in one place.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, FromClause
 
@@ -26,8 +26,6 @@ class SecurityPolicy(Protocol):
 
     def field_editable(self, ctx: Context, obj: ObjectDef, fd: FieldDef) -> bool: ...
 
-    def can_modify(self, ctx: Context, obj: ObjectDef, record: dict[str, Any]) -> bool: ...
-
     def can_assign(self, ctx: Context, obj: ObjectDef, owner_id: str | None) -> bool:
         """May `ctx` make `owner_id` the owner of a record of `obj`?"""
 
@@ -46,9 +44,6 @@ class OpenSecurity:
         return True
 
     def field_editable(self, ctx: Context, obj: ObjectDef, fd: FieldDef) -> bool:
-        return True
-
-    def can_modify(self, ctx: Context, obj: ObjectDef, record: dict[str, Any]) -> bool:
         return True
 
     def can_assign(self, ctx: Context, obj: ObjectDef, owner_id: str | None) -> bool:

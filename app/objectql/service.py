@@ -174,11 +174,6 @@ class ObjectQL:
         assert tx is not None, "changes are only emitted inside a transaction"
         tx.events.append(change)
 
-    @property
-    def in_trigger(self) -> int:
-        tx = _current_tx.get()
-        return tx.trigger_depth if tx else 0
-
     @contextmanager
     def _trigger_scope(self) -> Iterator[None]:
         tx = _current_tx.get()

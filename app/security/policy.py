@@ -8,7 +8,7 @@ aggregates, search, expand, related lists and dotted paths can never reveal a hi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, FromClause, false, select
 
@@ -20,7 +20,6 @@ from app.objectql.errors import PermissionDenied
 if TYPE_CHECKING:
     from app.objectql.service import ObjectQL
 
-VERBS = {"create": "create", "read": "read", "edit": "edit", "delete": "delete"}
 
 
 class PermissionPolicy:
@@ -43,7 +42,7 @@ class PermissionPolicy:
         if ctx.is_system:
             return
         if not self.object_permission(ctx, obj).allows(action):
-            raise PermissionDenied(f"your role ({ctx.role}) may not {VERBS.get(action, action)} "
+            raise PermissionDenied(f"your role ({ctx.role}) may not {action} "
                                    f"{obj.display_plural.lower()}")
 
     def row_filter(self, ctx: Context, obj: ObjectDef, table: FromClause,
@@ -96,5 +95,3 @@ class PermissionPolicy:
             return True
         return owner_id == ctx.user_id or owner_id in ctx.subordinate_ids
 
-    def can_modify(self, ctx: Context, obj: ObjectDef, record: dict[str, Any]) -> bool:
-        return True  # the edit row filter already limited what could be loaded

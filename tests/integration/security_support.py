@@ -20,7 +20,6 @@ from app.objectql.service import ObjectQL
 from tests.conftest import Team, _empty, _services_for, make_team
 
 BUSINESS_OBJECTS = ("account", "contact", "opportunity", "contract", "activity", "email")
-ACTIONS = ("create", "read", "edit", "delete")
 ROLES = ("admin", "sales_manager", "sales_rep", "viewer")
 
 # Stored values a viewer must never learn; distinctive, so any leak is easy to spot.

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from app.metadata.permissions import ACTIONS
 from app.objectql import Context
 from app.objectql.errors import NotFound, PermissionDenied
 from tests.integration.security_support import (
-    ACTIONS,
     BUSINESS_OBJECTS,
     EDITS,
     ROLES,
