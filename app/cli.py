@@ -1,4 +1,4 @@
-"""`hotcrm` console script: run, seed, check-metadata, create-user."""
+"""`hotcrm` console script: run, seed, check-metadata, create-user, backup, restore."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--role", required=True, choices=ROLES)
     user.add_argument("--password", required=True)
     user.add_argument("--manager", help="the manager's email")
+    backup = sub.add_parser("backup", help="write a consistent copy of the database")
+    backup.add_argument("--to", type=Path, required=True, dest="path",
+                        help="backup file (SQLite copy, or pg_dump custom format)")
+    restore = sub.add_parser("restore", help="replace the database with a backup "
+                                             "(stop the servers first)")
+    restore.add_argument("--from", type=Path, required=True, dest="path")
     return parser
 
 
@@ -38,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"run": _run, "seed": _seed, "check-metadata": _check,
-                "create-user": _create_user}[args.command](args)
+                "create-user": _create_user, "backup": _backup,
+                "restore": _restore}[args.command](args)
     except MetadataError as exc:
         print(f"Metadata has {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -100,6 +107,30 @@ def _create_user(args: argparse.Namespace) -> int:
         print(f"Cannot create user: {exc}", file=sys.stderr)
         return 1
     print(f"Created {args.role} {args.email} ({user['id']})")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from app.ops.backup import BackupError, backup
+
+    try:
+        path = backup(get_settings().database_url, args.path)
+    except (BackupError, OSError) as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backup written to {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from app.ops.backup import BackupError, restore
+
+    try:
+        restore(get_settings().database_url, args.path)
+    except (BackupError, OSError) as exc:
+        print(f"Restore failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"Restored from {args.path}")
     return 0
 
 

@@ -54,6 +54,9 @@ class Settings:
     # Role for first-time SSO users; empty = unknown emails are refused.
     oidc_auto_provision_role: str = field(
         default_factory=lambda: _env("HOTCRM_OIDC_AUTO_PROVISION_ROLE"))
+    # First admin for a fresh deployment (containers); ignored once any admin exists.
+    admin_email: str = field(default_factory=lambda: _env("HOTCRM_ADMIN_EMAIL"))
+    admin_password: str = field(default_factory=lambda: _env("HOTCRM_ADMIN_PASSWORD"))
     # Where browsers reach the server (OIDC redirect URI, Secure cookies); "" = http://host:port
     public_url: str = field(default_factory=lambda: _env("HOTCRM_PUBLIC_URL"))
 

@@ -37,6 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             print("Empty database: seeding demo data ...", flush=True)
             counts = seed_demo(services)
             print("Seeded: " + ", ".join(f"{n} {k}" for k, n in counts.items()), flush=True)
+    if settings.admin_email and settings.admin_password:
+        from app.ops.bootstrap import ensure_admin
+
+        result = ensure_admin(services.ql, settings.admin_email, settings.admin_password)
+        log.warning("first admin: %s", result.reason)
     api = FastAPI(title="HotCRM", openapi_url=None, docs_url=None, redoc_url=None)
     install_api(api)
     importlib.import_module(UI_PACKAGE).register()

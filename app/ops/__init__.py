@@ -1,0 +1,1 @@
+"""Operations: first-admin bootstrap for containers, backup and restore."""
