@@ -12,6 +12,7 @@ from sqlalchemy import Engine, insert, select
 from app.auth.identity import Identities
 from app.auth.login import Authenticator
 from app.config import Settings, get_settings
+from app.events_redis import RedisRelay, channel_for
 from app.metadata import MetadataError, Registry, load_registry
 from app.objectql.security import SecurityPolicy
 from app.objectql.service import ObjectQL
@@ -32,6 +33,12 @@ class Services:
     identities: Identities
     authenticator: Authenticator
     secret_key: str
+    relay: RedisRelay | None = None
+
+    def close(self) -> None:
+        if self.relay is not None:
+            self.relay.close()
+        self.engine.dispose()
 
     def reload_metadata(self) -> Registry:
         """Load metadata again; on any problem raise MetadataError and keep the live one."""
@@ -72,8 +79,12 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
     record_metadata_version(engine, registry)
     optimize(engine)
     limiter_storage = settings.redis_url or "memory://"
-    return Services(settings, engine, ql, Identities(ql), Authenticator(ql, limiter_storage),
-                    settings.secret_key)
+    services = Services(settings, engine, ql, Identities(ql),
+                        Authenticator(ql, limiter_storage), settings.secret_key)
+    if settings.redis_url:
+        # Changes made by other processes reach this one's caches and open pages.
+        services.relay = RedisRelay(ql.events, settings.redis_url, channel_for(url)).start()
+    return services
 
 
 __all__ = ["MetadataError", "Services", "build_services"]

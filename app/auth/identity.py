@@ -27,7 +27,7 @@ class Identities:
         self.close = ql.events.subscribe(self._on_change)
 
     def _on_change(self, event: ChangeEvent) -> None:
-        if event.object == "user":
+        if event.touches("user"):
             with self._lock:
                 self._cache.clear()
 
