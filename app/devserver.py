@@ -51,15 +51,21 @@ def chromium_path() -> str | None:
 
 @contextmanager
 def running_server(data_dir: Path, *, database_url: str | None = None, demo: bool = True,
-                   timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start the server, wait for /health, yield (url, process), stop it afterwards."""
-    port = free_port()
+                   timeout: float = 180, extra_env: dict[str, str] | None = None,
+                   port: int | None = None
+                   ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start the server, wait for /health, yield (url, process), stop it afterwards.
+
+    `extra_env` adds settings (e.g. HOTCRM_REDIS_URL, a shared HOTCRM_SECRET_KEY for
+    several processes behind one proxy)."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.pop("HOTCRM_REDIS_URL", None)
     env.update(HOTCRM_DATABASE_URL=database_url or f"sqlite:///{data_dir / 'hotcrm.db'}",
                HOTCRM_DATA_DIR=str(data_dir), HOTCRM_HOST="127.0.0.1", HOTCRM_PORT=str(port),
                HOTCRM_DEMO="1" if demo else "0", HOTCRM_METADATA_DIR=str(ROOT / "metadata"),
                HOTCRM_AI_PROVIDER="offline")
+    env.update(extra_env or {})
     log_path = data_dir / "server.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "run"], cwd=ROOT, env=env,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 
 from fastapi import FastAPI
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.api import install as install_api
 
     settings = settings or get_settings()
+    _share_ui_storage(settings)
     services = build_services(settings)
     runtime.install(services)
     if settings.demo:
@@ -48,6 +50,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ui.run_with(api, title="HotCRM", favicon="🔥", storage_secret=services.secret_key,
                 show_welcome_message=False)
     return api
+
+
+def _share_ui_storage(settings: Settings) -> None:
+    """Per-user UI state (dark mode, column choices, page size) in Redis when configured,
+    so every replica behind the load balancer sees the same (NICEGUI_REDIS_URL wins)."""
+    from nicegui.storage import Storage
+
+    url = os.environ.get("NICEGUI_REDIS_URL") or settings.redis_url
+    if url:
+        Storage.redis_url = url
+        Storage.redis_key_prefix = os.environ.get("NICEGUI_REDIS_KEY_PREFIX", "hotcrm:ui:")
 
 
 def run(host: str | None = None, port: int | None = None) -> None:

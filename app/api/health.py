@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,12 +13,16 @@ from sqlalchemy import text
 from app import runtime
 
 router = APIRouter()
+# Which process answered: behind a load balancer, operators (and the scale-out test) need
+# to tell replicas apart.
+INSTANCE = os.environ.get("HOTCRM_INSTANCE") or f"{socket.gethostname()}:{os.getpid()}"
 
 
 @router.get("/health", tags=["health"])
 def health() -> JSONResponse:
     services = runtime.services()
-    body: dict[str, Any] = {"status": "ok", "database": "ok", "cache": "in-process"}
+    body: dict[str, Any] = {"status": "ok", "database": "ok", "cache": "in-process",
+                            "instance": INSTANCE}
     try:
         with services.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -30,5 +36,8 @@ def health() -> JSONResponse:
             redis.Redis.from_url(services.settings.redis_url, socket_timeout=1).ping()
             body["cache"] = "redis"
         except Exception as exc:
+            # Redis is optional: without it the process serves from the database, so a
+            # load balancer must keep sending traffic here (200), while operators see it.
             body.update(status="degraded", cache=f"error: {type(exc).__name__}")
-    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+    serving = body["database"] == "ok"
+    return JSONResponse(body, status_code=200 if serving else 503)
