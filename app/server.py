@@ -14,7 +14,7 @@ import os
 
 from fastapi import FastAPI
 
-from app import runtime
+from app import metrics, runtime
 from app.config import Settings, get_settings
 from app.core import build_services
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _share_ui_storage(settings)
     services = build_services(settings)
     runtime.install(services)
+    metrics.install(services)
     if settings.demo:
         from app.seed import database_is_empty, seed_demo
 

@@ -13,6 +13,8 @@ from app import runtime
 def install(app: FastAPI) -> None:
     from app.api.errors import install_error_handlers
     from app.api.health import router as health_router
+    from app.api.metrics import RequestTimingMiddleware
+    from app.api.metrics import router as metrics_router
     from app.api.middleware import SecurityHeadersMiddleware
     from app.api.openapi import build_openapi
     from app.api.routes_activity import router as activity_router
@@ -25,6 +27,8 @@ def install(app: FastAPI) -> None:
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OidcSessionMiddleware)  # its own cookie, /auth/oidc/ only
+    app.add_middleware(RequestTimingMiddleware)  # outermost: times everything below it
+    app.include_router(metrics_router)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(objects_router)

@@ -6,6 +6,7 @@ import threading
 import time
 
 from app.events import ChangeEvent
+from app.metrics import CACHE_LOOKUPS
 from app.objectql.context import Context
 from app.objectql.service import ObjectQL
 
@@ -36,7 +37,9 @@ class Identities:
         with self._lock:
             hit = self._cache.get(user_id)
         if hit and now - hit[0] < CACHE_SECONDS:
+            CACHE_LOOKUPS.labels("identity", "hit").inc()
             return hit[1]
+        CACHE_LOOKUPS.labels("identity", "miss").inc()
         ctx = self._build(user_id)
         with self._lock:
             self._cache[user_id] = (now, ctx)
