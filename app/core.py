@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, select
 
 from app.auth.identity import Identities
 from app.auth.login import Authenticator
+from app.auth.revocation import MemoryRevocations, RevocationStore
 from app.config import Settings, get_settings
 from app.events_redis import RedisRelay, channel_for
 from app.metadata import MetadataError, Registry, load_registry
@@ -33,6 +34,8 @@ class Services:
     identities: Identities
     authenticator: Authenticator
     secret_key: str
+    # Revoked session/token ids (logout). In-process for now; a Redis store plugs in here.
+    revocations: RevocationStore = field(default_factory=MemoryRevocations)
     relay: RedisRelay | None = None
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ from nicegui import background_tasks, run, ui
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError, PermissionDenied
-from app.objectql.query import parse_sort
+from app.objectql.query import parse_filters_param, parse_sort
 from app.objectql.service import QueryResult
 from components.column_chooser import ColumnChooser
 from components.data_table import Column, DataTable, count_text, resolve_column
@@ -42,6 +42,7 @@ class ListState:
         self.view, self.q, self.filters, self.sort = view, q, filters, sort
         self.readable = set(self.ql.readable_fields(ctx, obj))
         self.columns: list[Column] = []
+        self.problems: list[str] = []  # readable notes about the URL, shown above the list
 
     def is_readable(self, target: ObjectDef, fd: FieldDef) -> bool:
         return self.ql.security.field_readable(self.ctx, target, fd)
@@ -137,19 +138,33 @@ def _path_ok(state: ListState, path: str) -> bool:
     return resolve_column(state.ql.registry, state.obj, path, state.is_readable) is not None
 
 
+def _sortable(state: ListState, path: str) -> bool:
+    """A sort path from the URL names a field this user may read and sort by."""
+    current: ObjectDef | None = state.obj
+    parts = path.split(".") if isinstance(path, str) and path else [""]
+    for i, part in enumerate(parts):
+        fd = current.field(part) if current is not None else None
+        if fd is None or not state.is_readable(current, fd):  # type: ignore[arg-type]
+            return False
+        if i == len(parts) - 1:
+            return fd.value_type not in ("json", "multiselect")
+        target = fd.reference_to if fd.is_lookup else None
+        current = state.ql.registry[target] if target and target in state.ql.registry \
+            else None
+    return False
+
+
 def _column_prefs(ctx: Context) -> dict[str, list[str]]:
     prefs = nicegui_app.storage.user.get("list_columns")
     return prefs if isinstance(prefs, dict) else {}
 
 
-def _parse_filters(raw: str | None) -> list[Any]:
-    if not raw:
-        return []
+def _parse_filters(raw: str | None, problems: list[str]) -> list[Any]:
     try:
-        value = json.loads(raw)
-    except ValueError:
+        return parse_filters_param(raw)
+    except ObjectQLError as exc:
+        problems.append(f"The filters in the address were ignored: {exc.message}")
         return []
-    return value if isinstance(value, list) else []
 
 
 @ui.page("/o/{object_name}")
@@ -162,11 +177,18 @@ async def list_page(request: Request, object_name: str, view: str | None = None,
     if not isinstance(page, ObjectPage):
         return page
     ctx, obj = page.ctx, page.obj
+    problems: list[str] = []
     try:
         sort_spec = parse_sort(sort) if sort else []
-    except ObjectQLError:
-        sort_spec = []
-    state = ListState(ctx, obj, view, q[:200], _parse_filters(filters), sort_spec)
+    except ObjectQLError as exc:
+        sort_spec, problems = [], [f"The sort in the address was ignored: {exc.message}"]
+    state = ListState(ctx, obj, view, q[:200], _parse_filters(filters, problems), sort_spec)
+    unsortable = [p for p, _ in sort_spec if not _sortable(state, p)]
+    if unsortable:
+        state.sort = [(p, d) for p, d in sort_spec if p not in unsortable]
+        problems.append(f"Cannot sort by {', '.join(repr(p) for p in unsortable)}: "
+                        "no such column.")
+    state.problems = problems
     views = state.usable_views()
     if state.view not in views:
         state.view = "all" if "all" in views else next(iter(views), None)
@@ -199,13 +221,29 @@ def _list_body(state: ListState) -> DataTable:
         query = state.query_string()
         ui.navigate.history.replace(f"/o/{obj.name}" + (f"?{query}" if query else ""))
 
+    def show_problem(text: str) -> None:
+        # A label, not ui.notify: the first page loads in a background task that may run
+        # before the browser is connected, where a notification has no client to go to.
+        problem.text = text
+        problem.visible = bool(text)
+
     async def fetch(skip: int, limit: int, sort: list[tuple[str, str]], with_total: bool
                     ) -> QueryResult:
         try:
             result = await run.io_bound(state.find, skip, limit, sort, with_total)
         except ObjectQLError as exc:
-            ui.notify(f"This list could not be loaded: {exc.message}", type="warning")
-            return QueryResult([], 0)
+            if not (sort or state.filters):
+                show_problem(f"This list could not be loaded: {exc.message}")
+                return QueryResult([], 0)
+            # The URL's sort or filters do not work for this user: show the view as
+            # declared, and say what was left out.
+            show_problem(f"Showing the list without your sort and filters: {exc.message}")
+            state.filters, state.sort = [], []
+            try:
+                result = await run.io_bound(state.find, skip, limit, [], with_total)
+            except ObjectQLError as again:
+                show_problem(f"This list could not be loaded: {again.message}")
+                return QueryResult([], 0)
         return result or QueryResult([], 0)  # None when the app shuts down
 
     # -- title row: object, view switcher, New ---------------------------------------------
@@ -249,6 +287,10 @@ def _list_body(state: ListState) -> DataTable:
                     'data-testid="export-xlsx"')
 
     filter_builder.chips_row()
+    problem = ui.label(" ".join(state.problems)).classes(
+        "text-sm text-amber-800 bg-amber-50 dark:bg-amber-900 dark:text-amber-100 "
+        "rounded px-3 py-2").props('data-testid="list-problem"')
+    problem.visible = bool(state.problems)
 
     def show_count(total: int | None, capped: bool) -> None:
         count.text = count_text(total, capped, obj.label, obj.display_plural)

@@ -11,7 +11,7 @@ from app import runtime
 
 
 def install(app: FastAPI) -> None:
-    from app.api.errors import install_error_handlers
+    from app.api.errors import install_api_fallback, install_error_handlers
     from app.api.health import router as health_router
     from app.api.metrics import RequestTimingMiddleware
     from app.api.metrics import router as metrics_router
@@ -43,3 +43,5 @@ def install(app: FastAPI) -> None:
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/api/openapi.json", title="HotCRM API")
+
+    install_api_fallback(app)  # last: only paths no API route claimed

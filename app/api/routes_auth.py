@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app import runtime
-from app.api.deps import current_context
+from app.api.deps import client_ip, current_context
 from app.api.errors import ApiError
 from app.api.responses import json_response
 from app.auth.login import LoginFailed, LoginThrottled
@@ -20,11 +20,12 @@ router = APIRouter(prefix="/api", tags=["auth"])
 
 
 @router.post("/auth/token")
-async def token(username: Annotated[str, Form(max_length=255)],
+async def token(request: Request, username: Annotated[str, Form(max_length=255)],
                 password: Annotated[str, Form(max_length=1024)]) -> Response:
     services = runtime.services()
     try:
-        user = await run_in_threadpool(services.authenticator.login, username, password)
+        user = await run_in_threadpool(services.authenticator.login, username, password,
+                                       client_ip(request))
     except LoginThrottled as exc:
         raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except LoginFailed:

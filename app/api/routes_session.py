@@ -11,14 +11,21 @@ import logging
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app import runtime
+from app.api.deps import client_ip, same_origin
 from app.auth import oidc
 from app.auth.login import LoginFailed, LoginThrottled
-from app.auth.sessions import clear_session_cookie, safe_next, set_session_cookie
+from app.auth.sessions import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    end_session,
+    safe_next,
+    set_session_cookie,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["session"], include_in_schema=False)
@@ -33,29 +40,37 @@ def to_login(error: str, next_url: str, **extra: str | int) -> RedirectResponse:
     return RedirectResponse(f"/login?{query}", status_code=303)
 
 
-def _same_origin(request: Request) -> bool:
-    """A cross-site form post (login CSRF) carries a foreign Origin; browsers always send
-    Origin on POST, other clients may omit it."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    allowed = {f"{request.url.scheme}://{request.url.netloc}",
-               runtime.services().settings.public_url.rstrip("/")}
-    return origin.rstrip("/") in allowed
+async def _login_form(request: Request) -> tuple[str, str, str] | None:
+    """(email, password, next) from the posted form; None when it cannot be read (wrong
+    content type, broken multipart, a part over the size limit)."""
+    try:
+        form = await request.form(max_files=0, max_fields=16)
+    except Exception:  # any parser failure is a bad form, answered on the login page
+        return None
+    values = []
+    for key, default in (("email", ""), ("password", ""), ("next", "/")):
+        value = form.get(key, default)
+        if not isinstance(value, str):
+            return None
+        values.append(value)
+    return values[0], values[1], values[2]
 
 
 @router.post("/auth/login")
-async def login(request: Request,
-                email: Annotated[str, Form()] = "",
-                password: Annotated[str, Form()] = "",
-                next_url: Annotated[str, Form(alias="next")] = "/") -> Response:
+async def login(request: Request) -> Response:
+    posted = await _login_form(request)
+    if posted is None:
+        return to_login("invalid", "/")
+    email, password, next_url = posted
     target = safe_next(next_url)
-    if not _same_origin(request):
+    if len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD:
+        return to_login("too_large", target)
+    if not same_origin(request, when_absent=True):  # login CSRF
         return to_login("invalid", target)
     services = runtime.services()
     try:
-        user = await run_in_threadpool(services.authenticator.login,
-                                       email[:MAX_EMAIL], password[:MAX_PASSWORD])
+        user = await run_in_threadpool(services.authenticator.login, email, password,
+                                       client_ip(request))
     except LoginThrottled as exc:
         return to_login("throttled", target, retry_after=exc.retry_after)
     except LoginFailed:
@@ -66,7 +81,10 @@ async def login(request: Request,
 
 
 @router.api_route("/auth/logout", methods=["GET", "POST"])
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    """Ends the session: the token is revoked (a copied cookie stops working too) and the
+    cookie cleared. A cross-site logout link can at worst sign someone out."""
+    end_session(runtime.services(), request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response

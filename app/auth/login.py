@@ -1,4 +1,12 @@
-"""Password login with throttling and an audit entry for every attempt."""
+"""Password login with throttling and an audit entry for every attempt.
+
+Throttling reserves before it checks: each attempt first takes a slot atomically (the
+`limits` moving window: a Lua script in Redis, a lock in memory) for its email and for
+its client address, and only an attempt that got both slots may verify a password. So
+32 parallel guesses for one email verify 5 and the rest get 429, on one process or many.
+A correct password clears its email's window; the per-address window counts every
+attempt (successes too) and is wide enough for an office behind one NAT address.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,8 @@ from app.auth.passwords import verify_password
 from app.objectql.context import Context
 from app.objectql.service import ObjectQL
 
-FAILURES_PER_MINUTE = 5
+FAILURES_PER_MINUTE = 5  # per email
+ATTEMPTS_PER_MINUTE_PER_ADDRESS = 30  # per client IP, across all emails
 
 
 class LoginFailed(Exception):
@@ -39,21 +48,27 @@ class Authenticator:
     def __init__(self, ql: ObjectQL, storage_url: str = "memory://"):
         self.ql = ql
         self._limit = RateLimitItemPerMinute(FAILURES_PER_MINUTE)
+        self._address_limit = RateLimitItemPerMinute(ATTEMPTS_PER_MINUTE_PER_ADDRESS)
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
 
-    def login(self, email: str, password: str) -> LoginResult:
+    def login(self, email: str, password: str, address: str | None = None) -> LoginResult:
         key = (email or "").strip().lower()[:255]
-        if not self._limiter.test(self._limit, "login", key):
-            stats = self._limiter.get_window_stats(self._limit, "login", key)
-            raise LoginThrottled(max(1, int(stats.reset_time - time.time()) + 1))
+        if address and not self._limiter.hit(self._address_limit, "login-ip", address):
+            raise self._throttled(self._address_limit, "login-ip", address)
+        if not self._limiter.hit(self._limit, "login", key):
+            raise self._throttled(self._limit, "login", key)
         user = self._find_user(key)
         ok = bool(user and user.get("active")
                   and verify_password(self.ql, user["id"], password or ""))
         self._audit(user["id"] if user else None, key, ok)
         if not ok or user is None:
-            self._limiter.hit(self._limit, "login", key)
             raise LoginFailed("wrong email or password")
+        self._limiter.clear(self._limit, "login", key)
         return LoginResult(user["id"], user["role"], user["name"])
+
+    def _throttled(self, limit: RateLimitItemPerMinute, *keys: str) -> LoginThrottled:
+        stats = self._limiter.get_window_stats(limit, *keys)
+        return LoginThrottled(max(1, int(stats.reset_time - time.time()) + 1))
 
     def _find_user(self, email: str) -> dict[str, Any] | None:
         """Emails are unique case-insensitively; match them the same way."""

@@ -2,8 +2,9 @@
 
 A session is an HS256 JWT from `issue_token` (TTL `SESSION_TTL`) in an HttpOnly,
 SameSite=Lax cookie; `current_context` (REST) and `context_from_request` (pages) accept it.
-Sessions are stateless: logging out clears the cookie, deactivating the user ends every
-session at once (Identities refuses inactive users).
+Logging out clears the cookie and revokes the token (its `jti`, see revocation.py), so a
+copy of the old cookie stops working at once; deactivating the user ends every session
+and token at once (Identities refuses inactive users).
 """
 
 from __future__ import annotations
@@ -47,16 +48,36 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
 
 
+def verify(services: Services, token: str) -> Context:
+    """The Context of a session cookie or bearer token: signature, expiry, revocation and
+    an active user. InvalidToken or InactiveUser otherwise. The one check every door uses."""
+    claims = decode_token(services.secret_key, token)
+    token_id = claims.get("jti")
+    if isinstance(token_id, str) and services.revocations.is_revoked(token_id):
+        raise InvalidToken("this session was ended")
+    return services.identities.context_for(claims["sub"])
+
+
+def end_session(services: Services, token: str | None) -> None:
+    """Revoke `token` (a logout); a missing, forged or expired one needs nothing."""
+    if not token:
+        return
+    try:
+        claims = decode_token(services.secret_key, token)
+    except InvalidToken:
+        return
+    if isinstance(claims.get("jti"), str):
+        services.revocations.revoke(claims["jti"], float(claims["exp"]))
+
+
 def context_from_request(request: HTTPConnection) -> Context | None:
     """The signed-in user's Context from the session cookie; None when missing, tampered,
-    expired or the user is inactive. This is the check pages use."""
+    expired, revoked or the user is inactive. This is the check pages use."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    services = runtime.services()
     try:
-        claims = decode_token(services.secret_key, token)
-        return services.identities.context_for(claims["sub"])
+        return verify(runtime.services(), token)
     except (InvalidToken, InactiveUser):
         return None
 

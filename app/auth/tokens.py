@@ -5,6 +5,7 @@ Only HS256 is accepted: `none`, RS/HS confusion and any other algorithm fail to 
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -28,7 +29,9 @@ def _key(secret: str) -> OctKey:
 def issue_token(secret: str, user_id: str, role: str, ttl: int = ACCESS_TTL,
                 now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    claims = {"sub": user_id, "role": role, "iat": issued, "exp": issued + ttl}
+    # `jti` names this one token so a logout can revoke it (app/auth/revocation.py).
+    claims = {"sub": user_id, "role": role, "iat": issued, "exp": issued + ttl,
+              "jti": secrets.token_urlsafe(16)}
     return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, _key(secret),
                       algorithms=[ALGORITHM])
 

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from app.metadata.models import FieldDef
+from app.objectql.limits import has_surrogate, structure_problem
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE = re.compile(r"^[0-9+()\-./ xXext]{5,40}$")
@@ -41,6 +42,8 @@ def _text(fd: FieldDef, value: Any) -> str:
         raise FieldError(f"expected text, got {_kind(value)}")
     if "\x00" in value:  # PostgreSQL cannot store it; refuse on every backend alike
         raise FieldError("contains a NUL character")
+    if has_surrogate(value):  # no database can encode it
+        raise FieldError("contains an unpaired UTF-16 surrogate")
     limit = fd.max_length or (255 if fd.value_type == "text" else MAX_TEXT)
     if len(value) > limit:
         raise FieldError(f"is longer than {limit} characters ({len(value)})")
@@ -121,7 +124,10 @@ def _datetime(fd: FieldDef, value: Any) -> datetime:
             raise FieldError(f"'{value}' is not a date and time (use ISO 8601)") from None
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
+            try:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:
+                raise FieldError("is outside the years 1 to 9999 in UTC") from None
         return value
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
@@ -165,8 +171,13 @@ def _lookup(fd: FieldDef, value: Any) -> str:
 
 
 def _json(fd: FieldDef, value: Any) -> Any:
+    problem = structure_problem(value)
+    if problem is not None:
+        raise FieldError(problem)
     try:
         encoded = json.dumps(value)
+    except RecursionError:
+        raise FieldError("is nested too deeply") from None
     except (TypeError, ValueError):
         raise FieldError("is not JSON-serialisable") from None
     if len(encoded) > MAX_TEXT:

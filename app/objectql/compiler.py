@@ -30,6 +30,7 @@ from app.objectql.coerce import FieldError, coerce_value
 from app.objectql.context import Context
 from app.objectql.dates import date_range, is_date_token
 from app.objectql.errors import QueryError
+from app.objectql.limits import MAX_JOINS
 from app.storage.schema import Schema
 
 RowFilter = Callable[[ObjectDef, FromClause], ColumnElement[bool] | None]
@@ -85,6 +86,9 @@ class SelectBuilder:
     def _join(self, prefix: str, fk_column: ColumnElement[Any], target: ObjectDef) -> FromClause:
         if prefix in self._joins:
             return self._joins[prefix][0]
+        if len(self._joins) >= MAX_JOINS:  # SQLite joins at most 64 tables per statement
+            raise QueryError(f"a query may follow at most {MAX_JOINS} different lookup "
+                             "paths (fields, filters, sort and expand together)")
         alias = self.schema.table(target.name).alias(f"j{len(self._joins)}")
         condition: ColumnElement[bool] = fk_column == alias.c.id
         if self.row_filter is not None:

@@ -10,12 +10,12 @@ TOKEN = re.compile(r"^(this_week|this_month|this_quarter|this_year|today|\$today
 
 
 def is_date_token(value: object) -> bool:
-    return isinstance(value, str) and TOKEN.match(value) is not None
+    return isinstance(value, str) and TOKEN.fullmatch(value) is not None
 
 
 def date_range(token: str, today: date) -> tuple[date, date]:
     """[start, end) for a token; raises ValueError for an unknown token."""
-    match = TOKEN.match(token)
+    match = TOKEN.fullmatch(token)
     if not match:
         raise ValueError(f"unknown date token '{token}'")
     if token in ("today", "$today"):

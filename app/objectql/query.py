@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.objectql.errors import QueryError
+from app.objectql.limits import check_search, structure_problem
+
+__all__ = ["check_search", "parse_expand", "parse_filters_param", "parse_query", "parse_sort"]
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 50
@@ -91,16 +94,16 @@ def parse_filters_param(text: str | None) -> list[Any]:
         return []
     try:
         parsed = json.loads(text)
+    except RecursionError:
+        raise QueryError("filters nest too deeply") from None
     except ValueError as exc:
         raise QueryError(f"filters is not valid JSON: {exc}") from None
     if not isinstance(parsed, list):
         raise QueryError("filters must be a JSON list of conditions")
+    problem = structure_problem(parsed)
+    if problem is not None:
+        raise QueryError(f"filters: {problem}")
     return parsed
-
-
-def check_search(search: str | None) -> None:
-    if search is not None and len(search) > 200:
-        raise QueryError("search must be at most 200 characters")
 
 
 def parse_expand(value: Any) -> dict[str, list[str] | None]:
@@ -130,8 +133,10 @@ def parse_query(data: Any, *, max_limit: int = MAX_LIMIT) -> Query | AggregateQu
     if not isinstance(filters, list):
         raise QueryError("filters must be a list")
     search = data.get("search")
-    if search is not None and (not isinstance(search, str) or len(search) > 200):
-        raise QueryError("search must be text of at most 200 characters")
+    check_search(search)
+    view = data.get("view")
+    if view is not None and not isinstance(view, str):
+        raise QueryError("view must be the name of a list view")
     if "aggregate" in data or "group_by" in data:
         aggregate = data.get("aggregate") or {}
         if not isinstance(aggregate, dict):

@@ -19,6 +19,7 @@ from app.metadata.registry import Registry, UnknownObject
 from app.objectql.compiler import SelectBuilder
 from app.objectql.context import Context
 from app.objectql.errors import NotFound, PermissionDenied, QueryError
+from app.objectql.limits import check_filters, check_search
 from app.objectql.query import MAX_LIMIT, AggregateQuery, Query, parse_query, parse_sort
 from app.objectql.security import OpenSecurity, SecurityPolicy
 from app.storage.schema import Schema, build_schema
@@ -250,6 +251,8 @@ class ObjectQL:
         filters = list(filters or [])
         sort_spec = parse_sort(sort)
         if view is not None:
+            if not isinstance(view, str):
+                raise QueryError("view must be the name of a list view")
             list_view = obj.list_views.get(view)
             if list_view is None:
                 raise QueryError(f"unknown list view '{view}' on {obj.name}")
@@ -312,6 +315,8 @@ class ObjectQL:
 
     def _where(self, ctx: Context, b: SelectBuilder, obj: ObjectDef, filters: list[Any],
                search: str | None) -> ColumnElement[bool] | None:
+        check_filters(filters)  # bounds first: the compiler below recurses
+        check_search(search)
         clauses = []
         visible = self.security.row_filter(ctx, obj, b.base)
         if visible is not None:
