@@ -12,8 +12,9 @@ from sqlalchemy import Engine, insert, select
 from app.auth.identity import Identities
 from app.auth.login import Authenticator
 from app.auth.revocation import MemoryRevocations, RevocationStore
+from app.auth.revocation_redis import RedisRevocations
 from app.config import Settings, get_settings
-from app.events_redis import RedisRelay, channel_for
+from app.events_redis import RedisRelay, channel_for, namespace_for
 from app.metadata import MetadataError, Registry, load_registry
 from app.objectql.security import SecurityPolicy
 from app.objectql.service import ObjectQL
@@ -85,8 +86,10 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
     services = Services(settings, engine, ql, Identities(ql),
                         Authenticator(ql, limiter_storage), settings.secret_key)
     if settings.redis_url:
-        # Changes made by other processes reach this one's caches and open pages.
+        # Changes made by other processes reach this one's caches and open pages; a
+        # logout on any process ends the session on all of them.
         services.relay = RedisRelay(ql.events, settings.redis_url, channel_for(url)).start()
+        services.revocations = RedisRevocations(settings.redis_url, namespace_for(url))
     return services
 
 

@@ -26,10 +26,15 @@ from app.events import RESYNC, ChangeEvent, EventBus
 log = logging.getLogger(__name__)
 
 
-def channel_for(database_url: str) -> str:
-    """One channel per database, derived from its URL without the password."""
+def namespace_for(database_url: str) -> str:
+    """One Redis key namespace per database, derived from its URL without the password:
+    two deployments (or test runs) sharing a Redis never see each other's keys."""
     safe = make_url(database_url).render_as_string(hide_password=True)
-    return f"hotcrm:{hashlib.sha1(safe.encode()).hexdigest()[:16]}:changes"
+    return f"hotcrm:{hashlib.sha1(safe.encode()).hexdigest()[:16]}"
+
+
+def channel_for(database_url: str) -> str:
+    return f"{namespace_for(database_url)}:changes"
 
 
 class RedisRelay:

@@ -18,14 +18,18 @@ from starlette.concurrency import run_in_threadpool
 from app import runtime
 from app.api.deps import client_ip, same_origin
 from app.auth import oidc
+from app.auth.identity import InactiveUser
 from app.auth.login import LoginFailed, LoginThrottled
 from app.auth.sessions import (
     SESSION_COOKIE,
     clear_session_cookie,
+    end_all_sessions,
     end_session,
     safe_next,
     set_session_cookie,
+    verify,
 )
+from app.auth.tokens import InvalidToken
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["session"], include_in_schema=False)
@@ -85,6 +89,24 @@ async def logout(request: Request) -> Response:
     """Ends the session: the token is revoked (a copied cookie stops working too) and the
     cookie cleared. A cross-site logout link can at worst sign someone out."""
     end_session(runtime.services(), request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.post("/auth/logout-everywhere")
+async def logout_everywhere(request: Request) -> Response:
+    """Ends every session and API token of the signed-in user on every process (a lost
+    laptop, a shared computer). Same-origin only: a cross-site form must not do this."""
+    services = runtime.services()
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and same_origin(request, when_absent=False):
+        try:
+            ctx = await run_in_threadpool(verify, services, token)
+        except (InvalidToken, InactiveUser):
+            ctx = None
+        if ctx is not None and ctx.user_id:
+            end_all_sessions(services, ctx.user_id)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response

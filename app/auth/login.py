@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItemPerMinute
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from app import audit
+from app.auth.limiter import ResilientLimiter
 from app.auth.passwords import verify_password
 from app.objectql.context import Context
 from app.objectql.service import ObjectQL
@@ -49,7 +48,7 @@ class Authenticator:
         self.ql = ql
         self._limit = RateLimitItemPerMinute(FAILURES_PER_MINUTE)
         self._address_limit = RateLimitItemPerMinute(ATTEMPTS_PER_MINUTE_PER_ADDRESS)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
+        self._limiter = ResilientLimiter(storage_url)
 
     def login(self, email: str, password: str, address: str | None = None) -> LoginResult:
         key = (email or "").strip().lower()[:255]

@@ -9,6 +9,8 @@ and token at once (Identities refuses inactive users).
 
 from __future__ import annotations
 
+import math
+import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,7 +19,7 @@ from starlette.responses import Response
 
 from app import runtime
 from app.auth.identity import InactiveUser
-from app.auth.tokens import InvalidToken, decode_token, issue_token
+from app.auth.tokens import ACCESS_TTL, InvalidToken, decode_token, issue_token
 from app.objectql.context import Context
 
 if TYPE_CHECKING:
@@ -53,7 +55,8 @@ def verify(services: Services, token: str) -> Context:
     an active user. InvalidToken or InactiveUser otherwise. The one check every door uses."""
     claims = decode_token(services.secret_key, token)
     token_id = claims.get("jti")
-    if isinstance(token_id, str) and services.revocations.is_revoked(token_id):
+    if services.revocations.refuses(token_id if isinstance(token_id, str) else None,
+                                    claims["sub"], float(claims["iat"])):
         raise InvalidToken("this session was ended")
     return services.identities.context_for(claims["sub"])
 
@@ -68,6 +71,16 @@ def end_session(services: Services, token: str | None) -> None:
         return
     if isinstance(claims.get("jti"), str):
         services.revocations.revoke(claims["jti"], float(claims["exp"]))
+
+
+def end_all_sessions(services: Services, user_id: str) -> None:
+    """Sign `user_id` out everywhere: every session and token issued until now stops
+    working on every process; signing in again afterwards works as usual."""
+    now = time.time()
+    # Tokens carry whole seconds in `iat`: refuse the current second too, so a token
+    # issued a moment ago cannot slip through; a new sign-in waits out that second.
+    services.revocations.revoke_user(user_id, math.floor(now) + 1,
+                                     now + max(SESSION_TTL, ACCESS_TTL))
 
 
 def context_from_request(request: HTTPConnection) -> Context | None:

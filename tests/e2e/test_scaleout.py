@@ -230,7 +230,29 @@ def test_a_user_deactivated_on_one_replica_is_locked_out_on_the_other(
     assert _deactivation_reaches_the_other_replica(cluster) < 2.0
 
 
-@pytest.mark.xfail(strict=True, reason="the login limiter has no fallback when Redis is down yet")
+def test_a_logout_on_one_replica_ends_the_session_on_the_other(cluster: Cluster) -> None:
+    opener, jar = _browser_like()
+    form = urllib.parse.urlencode({"email": "bob@hotcrm.local", "password": DEMO_PASSWORD,
+                                   "next": "/"}).encode()
+    opener.open(urllib.request.Request(f"{cluster.a}/auth/login", data=form,
+                                       headers={"Origin": cluster.a}), timeout=30)
+    cookie = next(c.value for c in jar if c.name == "hotcrm_session")
+
+    def me_on_b() -> int:
+        request = urllib.request.Request(f"{cluster.b}/api/me",
+                                         headers={"Cookie": f"hotcrm_session={cookie}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    assert me_on_b() == 200  # the same secret signs sessions on every replica
+    opener.open(urllib.request.Request(f"{cluster.a}/auth/logout", data=b"",
+                                       headers={"Origin": cluster.a}), timeout=30)
+    assert me_on_b() == 401, "a copy of the cookie still works on the other replica"
+
+
 def test_both_replicas_serve_while_redis_is_down_and_resync_when_it_is_back(
         cluster: Cluster) -> None:
     cluster.stop_redis()
