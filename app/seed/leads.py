@@ -159,10 +159,10 @@ def seed_demo_leads(ql: ObjectQL, sellers: Sequence[Context], accounts: list[dic
                 ql.insert_many(Context.system(owner), "lead", mine)
     contexts = {str(s.user_id): s for s in sellers}
     for row, options, converted_at in plans:
-        owner = contexts[row["owner"]]
-        result = convert_lead(ql, owner, row["id"], options, converted_at=converted_at)
+        seller = contexts[row["owner"]]
+        result = convert_lead(ql, seller, row["id"], options, converted_at=converted_at)
         if result.opportunity is not None:  # the rep sizes the new deal, as in real use
-            ql.update(owner, "opportunity", result.opportunity["id"],
+            ql.update(seller, "opportunity", result.opportunity["id"],
                       {"amount": amount_for(rng), "next_step": rng.choice(texts.NEXT_STEPS)})
     return len(rows)
 
