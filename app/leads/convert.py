@@ -104,7 +104,7 @@ def convert_lead(ql: ObjectQL, ctx: Context, lead_id: str,
         with _step("contact"):
             contact = _contact(ql, ctx, lead, account)
         opportunity = None
-        if options.create_opportunity:
+        if options.create_opportunity or options.opportunity_name:  # a name implies one
             with _step("opportunity"):
                 opportunity = _opportunity(ql, ctx, lead, account, contact,
                                            options.opportunity_name)
