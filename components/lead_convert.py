@@ -25,9 +25,12 @@ def can_convert(record: dict[str, Any], editable: bool) -> bool:
 
 def convert_button(ql: ObjectQL, ctx: Context, lead: dict[str, Any],
                    on_converted: Callable[[], None]) -> None:
-    ui.button("Convert", icon="swap_horiz",
-              on_click=lambda: ConvertDialog(ql, ctx, lead, on_converted).open()).props(
-        f'{BUTTON} outline color=primary data-testid="lead-convert"').mark("lead-convert")
+    # Icon only on phones, where Edit, Convert, Clone and Delete must share one row.
+    with ui.button(icon="swap_horiz",
+                   on_click=lambda: ConvertDialog(ql, ctx, lead, on_converted).open()).props(
+            f'{BUTTON} outline color=primary aria-label="Convert" data-testid="lead-convert"'
+    ).mark("lead-convert"):
+        ui.label("Convert").classes("ml-2 max-sm:hidden")
 
 
 class ConvertDialog:
