@@ -227,6 +227,12 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
             "tags": tag, "summary": "Audit trail", "parameters": [id_param],
             "responses": {"200": {"description": "entries", "content": {"application/json": {
                 "schema": {"type": "object"}}}}, **_errors("401", "403", "404")}}}
+    if "lead" in registry:
+        from app.api.routes_leads import openapi_paths as lead_paths
+
+        extra_paths, extra_schemas = lead_paths()
+        paths.update(extra_paths)
+        schemas.update(extra_schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "HotCRM API", "version": "1.0",
