@@ -7,6 +7,7 @@ covered without touching this file.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -138,8 +139,8 @@ def test_cookie_reads_are_not_checked(api: Api) -> None:
 
 def test_bearer_calls_are_unaffected(api: Api) -> None:
     for content_type in ("application/x-www-form-urlencoded", "text/plain"):  # curl -d
-        response = api.post("/api/objects/account", as_="rep_a", content=(
-            '{"name": "Scripted %s", "phone": "+1 555 0100"}' % content_type).encode(),
+        body = json.dumps({"name": f"Scripted {content_type}", "phone": "+1 555 0100"})
+        response = api.post("/api/objects/account", as_="rep_a", content=body.encode(),
             headers={"Content-Type": content_type, "Origin": "https://elsewhere.example"})
         assert response.status_code == 201, response.text
     assert _accounts(api) == 2
