@@ -6,8 +6,13 @@ Every response passes `api_support.check` (never a 500, the envelope on every AP
 
 from __future__ import annotations
 
+import contextlib
 import json
+import select
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -278,3 +283,61 @@ def test_system_context_is_unaffected(services: Services) -> None:
         filters += ["or", ["name", "=", "b"]]
     assert services.ql.find(system, "account", filters=filters).records == []
     assert json.dumps(filters)
+
+
+# -- a chunked body is refused at the limit, not read whole ------------------------------
+@pytest.fixture
+def live_api(sqlite_services: Services) -> Iterator[tuple[str, int, str]]:
+    """The API under a real uvicorn on a free port (TestClient reads bodies whole)."""
+    import uvicorn
+
+    from app import runtime
+    from app.auth.tokens import issue_token
+    from app.devserver import free_port
+    from tests.conftest import make_team
+
+    team = make_team(sqlite_services.ql)
+    runtime.install(sqlite_services)
+    app = FastAPI()
+    install(app)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert team.rep_a.user_id
+    token = issue_token(sqlite_services.secret_key, team.rep_a.user_id, team.rep_a.role)
+    yield "127.0.0.1", port, token
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_chunked_upload_is_cut_off_at_the_limit(live_api: tuple[str, int, str]) -> None:
+    host, port, token = live_api
+    chunk = b"a" * 65_536
+    sent = 0
+    answer = b""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall((f"POST /api/query HTTP/1.1\r\nHost: {host}\r\n"
+                      f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n").encode())
+        try:
+            while sent < 200 * 1_048_576:  # 200 MB if nobody stops it
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+                if select.select([sock], [], [], 0)[0]:
+                    break
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        sock.settimeout(10)
+        with contextlib.suppress(OSError):
+            while b"\r\n\r\n" not in answer:
+                data = sock.recv(65_536)
+                if not data:
+                    break
+                answer += data
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent < 8 * 1_048_576, f"the server read {sent / 1_048_576:.0f} MB before refusing"
