@@ -50,7 +50,7 @@ async def test_bad_list_urls_show_the_list_with_a_message(alice: User, query: st
 
 async def test_login_page_explains_an_oversized_form(user: User) -> None:
     await user.open("/login?error=too_large")
-    await user.should_see("far too much")
+    await user.should_see("too long to accept")
 
 
 # -- property test: every URL parameter of the pages -----------------------------------------
