@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint typecheck bench seed-large screenshots clean
+.PHONY: run test install lint typecheck bench seed-large screenshots clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ test: $(STAMP)
 	# NiceGUI's simulated-user tests own an asyncio loop; Playwright's sync API (tests/e2e)
 	# keeps one running for its session, so the two never share a worker process.
 	$(PY) -m pytest -n 2 tests/ui $(PYTEST_ARGS)
+
+# The property tests of issue 7 at length: many more examples and a new seed each run
+# (`make test` runs them bounded, seed 7). Reproduce a failure with the printed seed.
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(STAMP)
+	@seed=$${HOTCRM_FUZZ_SEED:-$$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz seed $$seed ($(FUZZ_EXAMPLES) examples per test)"; \
+	HOTCRM_FUZZ_SEED=$$seed HOTCRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(PY) -m pytest -n 2 tests/integration/test_fuzz_api.py $(PYTEST_ARGS) && \
+	HOTCRM_FUZZ_SEED=$$seed HOTCRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(PY) -m pytest tests/ui/test_hardening_pages.py -k no_url $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -34,10 +34,11 @@ def diff(obj: ObjectDef, old: dict[str, Any] | None, new: dict[str, Any] | None
 
 
 def record(conn: Connection, *, object_name: str, record_id: str, action: str,
-           user_id: str | None, at: datetime, changes: dict[str, Any]) -> None:
+           user_id: str | None, at: datetime, changes: dict[str, Any],
+           via: str | None = None) -> None:
     conn.execute(insert(AUDIT), {"object": object_name, "record_id": record_id,
                                  "action": action, "user_id": user_id, "at": at,
-                                 "changes": changes})
+                                 "changes": changes, "via": via})
 
 
 

@@ -74,6 +74,8 @@ def record_history(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str) -
         for entry in entries:
             who = names.get(("user", entry.get("user_id") or ""), "System") \
                 if entry.get("user_id") else "System"
+            if entry.get("via"):  # made with more rights than the user's, on their behalf
+                who = f"{who} (via {str(entry['via']).removeprefix('trigger:')})"
             changes = entry.get("changes") or {}
             action = entry.get("action") or "update"
             with ui.column().classes("w-full gap-1 py-3 border-b border-slate-100 "

@@ -18,7 +18,7 @@ MESSAGES = {
     "throttled": "Too many failed attempts. Try again in {retry_after} seconds.",
     "sso_refused": "Single sign-on did not let you in. Ask an admin to check your account.",
     "sso_unavailable": "Single sign-on is not reachable right now.",
-    "too_large": "That was far too much to type into a sign-in form. Try again.",
+    "too_large": "The email or password was too long to accept. Check them and try again.",
 }
 
 

@@ -6,6 +6,7 @@ broken directory raises MetadataError and never yields a half-built registry.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,12 +150,54 @@ def _parse_file(path: Path, display: str, collector: ProblemCollector) -> Object
     except ValidationError as exc:
         for err in exc.errors():
             collector.add(obj_name, tuple(err["loc"]), _pydantic_message(err))
-        return None
+        # Check the rest of the object too (every independent problem in one run): set
+        # the broken parts aside and validate again; the reported problems already stop
+        # this registry from being built.
+        repaired = _without_broken_parts(data, [tuple(e["loc"]) for e in exc.errors()])
+        if repaired is None:
+            return None
+        try:
+            obj = ObjectDef.model_validate(repaired)
+        except ValidationError:
+            return None
     if obj.name != stem:
         collector.add(obj_name, ("name",), f"object name '{obj.name}' does not match file "
                       f"name '{path.name}'")
     obj.source_file = display
     return obj
+
+
+def _without_broken_parts(data: dict[str, Any], locations: list[Path_]
+                          ) -> dict[str, Any] | None:
+    """A copy of an object document with each invalid part set aside: an invalid field
+    keeps its name as a plain text field (so rules and views naming it are not reported
+    again), an invalid key inside a field, a rule, view or layout is dropped, an unknown
+    top-level key removed. None when a problem sits where nothing can be set aside."""
+    repaired = copy.deepcopy(data)
+    dropped: dict[str, set[Any]] = {}
+    for loc in locations:
+        if len(loc) == 1 and loc[0] in repaired:
+            if loc[0] in ("name", "label"):
+                return None
+            del repaired[loc[0]]
+        elif len(loc) >= 2 and loc[0] == "fields" and isinstance(repaired.get("fields"), dict) \
+                and isinstance(repaired["fields"].get(loc[1]), dict):
+            field = repaired["fields"][loc[1]]
+            if len(loc) == 2 or loc[2] == "type":
+                repaired["fields"][loc[1]] = {"type": "text", "label": field.get("label")}
+            else:
+                field.pop(loc[2], None)
+        elif len(loc) >= 2 and loc[0] in ("validation_rules", "list_views", "page_layouts"):
+            dropped.setdefault(str(loc[0]), set()).add(loc[1])
+        else:
+            return None
+    for key, items in dropped.items():
+        value = repaired.get(key)
+        if isinstance(value, list):
+            repaired[key] = [v for i, v in enumerate(value) if i not in items]
+        elif isinstance(value, dict):
+            repaired[key] = {k: v for k, v in value.items() if k not in items}
+    return repaired
 
 
 def _load_permissions(directory: Path, objects: dict[str, ObjectDef],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -74,8 +75,12 @@ def check_objects(objects: dict[str, ObjectDef], out: ProblemCollector,
                 out.add(obj.name, ("validation_rules", i, "name"),
                         f"duplicate validation rule '{rule.name}'")
             seen_rules.add(rule.name)
+            before = len(out.problems)
             rule._condition = compile_expr(rule.condition, known, obj.name,
                                            ("validation_rules", i, "condition"), out)
+            out.problems[before:] = [  # a rule's problem names the rule
+                dataclasses.replace(p, message=f"validation rule '{rule.name}': {p.message}")
+                for p in out.problems[before:]]
             if rule.field and rule.field not in known:
                 out.add(obj.name, ("validation_rules", i, "field"),
                         f"validation rule '{rule.name}' names unknown field '{rule.field}'")

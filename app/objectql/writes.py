@@ -115,9 +115,9 @@ class WritePipeline:
     # -- insert ----------------------------------------------------------------------------
     def _insert(self, conn: Connection, ctx: Context, obj: ObjectDef,
                 data: dict[str, Any]) -> dict[str, Any]:
-        supplied = self._check_input(ctx, obj, data, creating=True)
-        record: dict[str, Any] = {name: None for name in obj.all_fields}
         errors: list[tuple[str | None, str]] = []
+        supplied = self._check_input(ctx, obj, data, True, errors)
+        record: dict[str, Any] = {name: None for name in obj.all_fields}
         for name, fd in obj.fields.items():
             if name not in supplied and fd.default is not None and not fd.is_computed:
                 record[name] = self._default(ctx, fd, errors)
@@ -135,7 +135,7 @@ class WritePipeline:
                       created_by=ctx.user_id, modified_at=now, modified_by=ctx.user_id,
                       version=1)
         if errors:
-            raise ValidationError.of(errors)
+            raise ValidationError.of(self._also_invalid(obj, None, record, errors))
         self._run_triggers(conn, ctx, obj, "before_insert", None, record, supplied)
         self._finish_record(conn, ctx, obj, None, record,
                             {k for k, v in record.items() if v is not None})
@@ -144,7 +144,8 @@ class WritePipeline:
         conn.execute(insert(self.ql.schema.table(obj.name)), _storable(obj, record))
         self._run_triggers(conn, ctx, obj, "after_insert", None, record, supplied)
         audit.record(conn, object_name=obj.name, record_id=record["id"], action="insert",
-                     user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record))
+                     user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record),
+                     via=ctx.via)
         self.ql._emit(ChangeEvent(obj.name, record["id"], "insert", ctx.user_id,
                                   tuple(k for k, v in record.items() if v is not None), record))
         return record
@@ -162,12 +163,12 @@ class WritePipeline:
             raise Conflict(f"{obj.label} was changed by someone else (your version "
                            f"{expected_version}, current {old['version']}); reload to see "
                            "the changes", current_version=old["version"])
-        supplied = self._check_input(ctx, obj, changes, creating=False)
         errors: list[tuple[str | None, str]] = []
+        supplied = self._check_input(ctx, obj, changes, False, errors)
         new = dict(old)
         new.update(self._coerce(obj, {k: changes[k] for k in supplied}, errors))
         if errors:
-            raise ValidationError.of(errors)
+            raise ValidationError.of(self._also_invalid(obj, old, new, errors))
         self._run_triggers(conn, ctx, obj, "before_update", old, new, supplied)
         self._finish_record(conn, ctx, obj, old, new, {k for k in new if new[k] != old.get(k)})
         changed = [k for k in obj.all_fields if new.get(k) != old.get(k) and k not in STAMPS]
@@ -188,7 +189,7 @@ class WritePipeline:
         self._run_triggers(conn, ctx, obj, "after_update", old, new, supplied)
         audit.record(conn, object_name=obj.name, record_id=record_id, action="update",
                      user_id=ctx.user_id, at=new["modified_at"],
-                     changes=audit.diff(obj, old, new))
+                     changes=audit.diff(obj, old, new), via=ctx.via)
         self.ql._emit(ChangeEvent(obj.name, record_id, "update", ctx.user_id, tuple(changed),
                                   new))
         return new
@@ -207,7 +208,7 @@ class WritePipeline:
         self._run_triggers(conn, ctx, obj, "after_delete", old, None, frozenset())
         audit.record(conn, object_name=obj.name, record_id=record_id, action="delete",
                      user_id=ctx.user_id, at=self.ql.clock(),
-                     changes=audit.diff(obj, old, None))
+                     changes=audit.diff(obj, old, None), via=ctx.via)
         self.ql._emit(ChangeEvent(obj.name, record_id, "delete", ctx.user_id, (), old))
 
     def _handle_children(self, conn: Connection, ctx: Context, obj: ObjectDef,
@@ -228,7 +229,7 @@ class WritePipeline:
             raise Conflict(f"Cannot delete {obj.label.lower()} '{name}': "
                            f"{', '.join(blockers)} still reference it",
                            [{"field": "", "message": b} for b in blockers])
-        system = ctx.elevated()
+        system = ctx.elevated("delete_behavior")
         for child, fd in children:
             behavior = fd.delete_behavior or "set_null"
             if behavior == "restrict":
@@ -243,11 +244,15 @@ class WritePipeline:
                     self._update(conn, system, child, child_id, {fd.name: None}, None)
 
     # -- the shared steps ------------------------------------------------------------------
-    def _check_input(self, ctx: Context, obj: ObjectDef, data: Any, creating: bool
-                     ) -> frozenset[str]:
+    def _check_input(self, ctx: Context, obj: ObjectDef, data: Any, creating: bool,
+                     errors: list[tuple[str | None, str]] | None = None) -> frozenset[str]:
+        """The names to write. Unknown, computed and read-only names go to `errors` (and
+        are left out) so the caller can report them with every other problem at once;
+        without an `errors` list they are raised at once."""
         if not isinstance(data, dict):
             raise ValidationError.of([(None, "a record is an object of field values")])
-        errors: list[tuple[str | None, str]] = []
+        raise_now = errors is None
+        errors = [] if errors is None else errors
         denied: list[str] = []
         for name in data:
             fd = obj.field(name) if isinstance(name, str) else None
@@ -261,12 +266,13 @@ class WritePipeline:
                 errors.append((name, f"'{name}' is read-only"))
             elif not ctx.is_system and not self.ql.security.field_editable(ctx, obj, fd):
                 denied.append(name)
-        if errors:
+        if errors and raise_now:
             raise ValidationError.of(errors)
-        if denied:
+        if denied and not errors:
             raise PermissionDenied(f"you may not edit {', '.join(denied)} on {obj.label}",
                                    [{"field": d, "message": "not editable"} for d in denied])
-        return frozenset(k for k in data if k not in ("id", "created_at"))
+        bad = {field for field, _ in errors}
+        return frozenset(k for k in data if k not in ("id", "created_at") and k not in bad)
 
     def _coerce(self, obj: ObjectDef, values: dict[str, Any],
                 errors: list[tuple[str | None, str]]) -> dict[str, Any]:
@@ -310,19 +316,7 @@ class WritePipeline:
         for name, fd in obj.fields.items():
             if fd.required and not fd.is_computed and blank(new.get(name)):
                 errors.append((name, f"{fd.display_label} is required"))
-        if errors:
-            raise ValidationError.of(errors)
-        today, now = self.ql.today(), self.ql.clock()
-        for rule in obj.validation_rules:
-            try:
-                failed = rule.compiled.evaluate(new, prior=old, is_new=old is None,
-                                                today=today, now=now)
-            except ExpressionError as exc:
-                errors.append((rule.field, f"rule {rule.name} could not be checked: "
-                                           f"{exc.reason}"))
-                continue
-            if failed:
-                errors.append((rule.field, rule.message))
+        errors += self._rule_errors(obj, old, new, {f for f, _ in errors if f})
         if errors:
             raise ValidationError.of(errors)
         owner = new.get("owner")
@@ -333,6 +327,48 @@ class WritePipeline:
         self._check_lookups(conn, ctx, obj, old, new)
         self._check_unique(conn, obj, old, new)
         self._check_master_editable(conn, ctx, obj, old, new)
+
+    def _also_invalid(self, obj: ObjectDef, old: dict[str, Any] | None, new: dict[str, Any],
+                      errors: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
+        """Input failed its type checks; add what else is already known to be wrong, so a
+        form gets every field's error in one answer: required fields left empty and the
+        rules that do not read a field in error. (Triggers run only on well-typed input,
+        so a value a before-trigger would have filled in is not known here.)"""
+        bad = {field for field, _ in errors if field}
+        record = dict(new)
+        self._compute_formulas(obj, old, record)
+        more = [(name, f"{fd.display_label} is required") for name, fd in obj.fields.items()
+                if fd.required and not fd.is_computed and name not in bad
+                and blank(record.get(name))]
+        bad |= {name for name, _ in more}
+        return errors + more + self._rule_errors(obj, old, record, bad)
+
+    def _rule_errors(self, obj: ObjectDef, old: dict[str, Any] | None, new: dict[str, Any],
+                     bad: set[str]) -> list[tuple[str | None, str]]:
+        """Validation rules that fail, skipping those that read a field already in error
+        (directly or through a formula): their answer would be about a value not saved."""
+        tainted, grew = set(bad), True
+        while grew:  # formulas may read formulas: follow until nothing new is tainted
+            before = len(tainted)
+            tainted |= {fd.name for fd in obj.formula_fields
+                        if fd.compiled_formula is not None
+                        and fd.compiled_formula.names & tainted}
+            grew = len(tainted) > before
+        errors: list[tuple[str | None, str]] = []
+        today, now = self.ql.today(), self.ql.clock()
+        for rule in obj.validation_rules:
+            if rule.field in bad or rule.compiled.names & tainted:
+                continue
+            try:
+                failed = rule.compiled.evaluate(new, prior=old, is_new=old is None,
+                                                today=today, now=now)
+            except ExpressionError as exc:
+                errors.append((rule.field, f"rule {rule.name} could not be checked: "
+                                           f"{exc.reason}"))
+                continue
+            if failed:
+                errors.append((rule.field, rule.message))
+        return errors
 
     def _check_master_editable(self, conn: Connection, ctx: Context, obj: ObjectDef,
                                old: dict[str, Any] | None, new: dict[str, Any]) -> None:

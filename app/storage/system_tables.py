@@ -18,6 +18,9 @@ class AuditEntry(SQLModel, table=True):
     record_id: str = Field(max_length=32)
     action: str = Field(max_length=16)  # insert | update | delete | login | login_failed
     user_id: str | None = Field(default=None, max_length=32, index=True)
+    # What made the change on the user's behalf with more rights than the user's own
+    # (e.g. "trigger:opportunity.book_won_deal"); null for the user's own changes.
+    via: str | None = Field(default=None, max_length=64)
     at: NaiveDatetime = Field(index=True)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 

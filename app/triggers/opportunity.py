@@ -5,7 +5,11 @@ the account, creating the follow-up task or notifying the manager fails, the sta
 change itself is rolled back and the caller gets the error.
 
 The follow-up writes use an elevated context: a rep who wins a deal gets the contract
-even when their role may not create contracts directly; the audit trail still names them.
+even when their role may not create contracts directly, and the account turns into a
+customer even when it belongs to someone else (see docs/decisions.md, "Triggers"). The
+audit trail names the rep and `via: trigger:opportunity.book_won_deal` on every such
+change. Only the fields written here change; nothing the user typed flows into them
+except from the opportunity the user was allowed to edit.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ def book_won_deal(tc: TriggerContext) -> None:
     assert old is not None and new is not None
     if new.get("stage") != "closed_won" or old.get("stage") == "closed_won":
         return
-    system = tc.ctx.elevated()
+    system = tc.ctx.elevated("trigger:opportunity.book_won_deal")
     ql = tc.ql
     # Once per opportunity: a deal re-won after being reopened keeps its first contract.
     if ql.find_one(system, "contract", fields=["id"],
