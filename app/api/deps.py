@@ -13,6 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from app import runtime
 from app.api.errors import ApiError
@@ -89,6 +90,8 @@ async def current_context(request: Request) -> Context:
     if not token:
         raise ApiError(401, "authentication required", headers=unauthorized)
     try:
-        return verify(runtime.services(), token)
+        # Off the event loop: a cache miss reads the user, a shared revocation store asks
+        # Redis; neither may stall the other requests of this process.
+        return await run_in_threadpool(verify, runtime.services(), token)
     except (InvalidToken, InactiveUser):
         raise ApiError(401, "invalid or expired token", headers=unauthorized) from None

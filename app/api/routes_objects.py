@@ -38,8 +38,10 @@ def _fields(value: str | None) -> list[str] | None:
     return [f.strip() for f in value.split(",") if f.strip()] if value else None
 
 
+# Reads are plain `def`: FastAPI runs them in its thread pool, so a slow query never holds
+# the event loop (and with it every other request and websocket of this process).
 @router.get("/objects/{object_name}")
-async def list_records(object_name: str, ctx: CurrentContext, filters: str | None = None,
+def list_records(object_name: str, ctx: CurrentContext, filters: str | None = None,
                  fields: str | None = None, sort: str | None = None, limit: str | None = None,
                  skip: str | None = None, search: str | None = None, view: str | None = None,
                  expand: str | None = None) -> Response:
@@ -63,7 +65,7 @@ async def create_record(object_name: str, request: Request, ctx: CurrentContext)
 
 
 @router.get("/objects/{object_name}/{record_id}")
-async def get_record(object_name: str, record_id: str, ctx: CurrentContext,
+def get_record(object_name: str, record_id: str, ctx: CurrentContext,
                fields: str | None = None, expand: str | None = None) -> Response:
     record = runtime.services().ql.get(ctx, object_name, record_id, fields=_fields(fields),
                                        expand=parse_expand(expand))
