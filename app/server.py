@@ -14,7 +14,7 @@ import os
 
 from fastapi import FastAPI
 
-from app import metrics, runtime
+from app import logs, metrics, runtime
 from app.config import Settings, get_settings
 from app.core import build_services
 
@@ -68,6 +68,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     settings = get_settings()
+    logs.configure()
     host = host or settings.host
     port = port or settings.port
     api = create_app(settings)

@@ -24,11 +24,13 @@ def install(app: FastAPI) -> None:
     from app.api.routes_objects import router as objects_router
     from app.api.routes_session import router as session_router
     from app.auth.oidc import OidcSessionMiddleware
+    from app.logs import RequestIdMiddleware
 
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OidcSessionMiddleware)  # its own cookie, /auth/oidc/ only
-    app.add_middleware(RequestTimingMiddleware)  # outermost: times everything below it
+    app.add_middleware(RequestTimingMiddleware)  # times everything below it
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line has its request
     app.include_router(metrics_router)
     app.include_router(health_router)
     app.include_router(auth_router)
