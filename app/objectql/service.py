@@ -66,7 +66,7 @@ class ObjectQL:
         self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self._lock = threading.Lock()
         self._registry = registry
-        self._schema = build_schema(registry)
+        self._schema = build_schema(registry, engine.dialect.name)
         # Per (object, role, columns) query pieces; dropped whenever metadata changes.
         self._plans: dict[tuple[Any, ...], Any] = {}
         from app.objectql.writes import WritePipeline
@@ -87,7 +87,7 @@ class ObjectQL:
 
     def apply_registry(self, registry: Registry) -> SyncReport:
         """Switch to new metadata: sync the database first, then swap atomically."""
-        schema = build_schema(registry)
+        schema = build_schema(registry, self.engine.dialect.name)
         report = sync_schema(self.engine, schema)
         with self._lock:
             self._registry, self._schema = registry, schema

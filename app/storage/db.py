@@ -49,10 +49,25 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def analyze(engine: Engine) -> None:
-    """Refresh the query planner's statistics (after bulk loads)."""
+def analyze(engine: Engine, tables: list[str] | None = None) -> None:
+    """Refresh the planner's statistics after a bulk load (all tables, or `tables`).
+
+    On PostgreSQL this is `VACUUM (ANALYZE)`: besides statistics it sets the visibility
+    map, without which counts and board totals cannot be index-only scans (autovacuum
+    gets there eventually, minutes after the load). VACUUM cannot run inside a
+    transaction, so it runs on an autocommit connection.
+    """
+    if engine.dialect.name == "postgresql":
+        targets = ", ".join(f'"{t}"' for t in tables or [])
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {targets}".rstrip())
+        return
     with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+        if tables:
+            for table in tables:
+                conn.exec_driver_sql(f'ANALYZE "{table}"')
+        else:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def optimize(engine: Engine) -> None:
