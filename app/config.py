@@ -54,6 +54,10 @@ class Settings:
     # Role for first-time SSO users; empty = unknown emails are refused.
     oidc_auto_provision_role: str = field(
         default_factory=lambda: _env("HOTCRM_OIDC_AUTO_PROVISION_ROLE"))
+    # PostgreSQL only: "off" acknowledges a save once it is in the WAL buffer, not on disk
+    # (SQLite's WAL + synchronous=NORMAL makes the same trade); "on" waits for the flush.
+    synchronous_commit: str = field(
+        default_factory=lambda: _env("HOTCRM_SYNCHRONOUS_COMMIT").lower() or "off")
     # Where browsers reach the server (OIDC redirect URI, Secure cookies); "" = http://host:port
     public_url: str = field(default_factory=lambda: _env("HOTCRM_PUBLIC_URL"))
 

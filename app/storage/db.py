@@ -8,8 +8,13 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+SYNCHRONOUS_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def make_engine(url: str, *, synchronous_commit: str | None = None,
+                **kwargs: Any) -> Engine:
+    """`synchronous_commit` (PostgreSQL): see HOTCRM_SYNCHRONOUS_COMMIT; None keeps the
+    server's setting."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -19,6 +24,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    if synchronous_commit is not None and parsed.get_backend_name() == "postgresql":
+        if synchronous_commit not in SYNCHRONOUS_COMMIT:
+            raise ValueError(f"synchronous_commit must be one of "
+                             f"{', '.join(SYNCHRONOUS_COMMIT)}, not {synchronous_commit!r}")
+        # A session setting sent with the connection start-up: no extra round trip.
+        connect_args = kwargs.setdefault("connect_args", {})
+        options = connect_args.get("options", "")
+        connect_args["options"] = f"{options} -c synchronous_commit={synchronous_commit}".strip()
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
