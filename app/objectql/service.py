@@ -58,6 +58,11 @@ class ObjectQL:
                  security: SecurityPolicy | None = None, events: EventBus | None = None,
                  clock: Callable[[], datetime] | None = None):
         self.engine = engine
+        # PostgreSQL reads outside a save run in autocommit: under READ COMMITTED every
+        # statement takes its own snapshot anyway, so BEGIN and ROLLBACK were two round
+        # trips per read that bought nothing. (SQLite keeps its own BEGIN handling.)
+        self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT") \
+            if engine.dialect.name == "postgresql" else engine
         self.security: SecurityPolicy = security or OpenSecurity()
         attach = getattr(self.security, "attach", None)
         if attach is not None:
@@ -166,7 +171,7 @@ class ObjectQL:
         if tx is not None and tx.service is self:
             yield tx.conn
             return
-        with self.engine.connect() as conn:
+        with self._read_engine.connect() as conn:
             yield conn
 
     def _emit(self, change: ChangeEvent) -> None:
@@ -269,7 +274,10 @@ class ObjectQL:
         else:
             stmt = self._base_select(ctx, obj, b, field_names)
         where = self._where(ctx, b, obj, filters, search)
-        order = [*b.order_by(sort_spec), b.base.c.id.asc()]
+        # Ties break by id in the direction of the last sort key, so an index ending in
+        # (..., sort key, id) serves the whole order in either scan direction.
+        tie_desc = bool(sort_spec) and sort_spec[-1][1] == "desc"
+        order = [*b.order_by(sort_spec), b.base.c.id.desc() if tie_desc else b.base.c.id.asc()]
         stmt = b.apply(stmt)
         if where is not None:
             stmt = stmt.where(where)

@@ -73,7 +73,12 @@ def analyze(engine: Engine, tables: list[str] | None = None) -> None:
     if engine.dialect.name == "postgresql":
         targets = ", ".join(f'"{t}"' for t in tables or [])
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # Rows of commits still in the WAL buffer (synchronous_commit=off) cannot be
+            # marked all-visible yet; one synchronous commit flushes every commit before it.
+            conn.exec_driver_sql("SET synchronous_commit = on")
+            conn.exec_driver_sql("SELECT txid_current()")
             conn.exec_driver_sql(f"VACUUM (ANALYZE) {targets}".rstrip())
+            conn.exec_driver_sql("RESET synchronous_commit")
         return
     with engine.begin() as conn:
         if tables:

@@ -26,7 +26,7 @@ from typing import Any
 
 from app.metadata.models import ListView, ObjectDef
 
-MAX_KEYS = 4
+MAX_KEYS = 5
 STAMP_LOOKUPS = ("owner", "created_by", "modified_by")
 
 
@@ -96,15 +96,18 @@ def equality_fields(obj: ObjectDef, filters: list[Any]) -> list[str]:
 
 
 def _sort_keys(sort: Iterable[tuple[str, str]]) -> list[tuple[str, bool]]:
-    """Plain-column prefix of a sort, with directions relative to its first key."""
+    """Plain-column prefix of a sort plus ObjectQL's tie-break (id, in the direction of the
+    last sort key), with directions relative to the first key. With the tie-break in the
+    index a page reads exactly its rows, not the whole first group of equal dates."""
+    sort = list(sort)
     keys: list[tuple[str, bool]] = []
-    first: str | None = None
+    first = sort[0][1] if sort else "asc"
     for name, direction in sort:
         if "." in name:
-            break  # a dotted path lives in another table: the index stops here
-        first = first or direction
+            return keys  # a dotted path lives in another table: the index stops here
         keys.append((name, direction != first))
-    return keys
+    last = sort[-1][1] if sort else "asc"
+    return [*keys, ("id", last != first)] if keys else keys
 
 
 class _Collector:
@@ -116,7 +119,8 @@ class _Collector:
             unique: bool = False) -> None:
         seen: dict[str, bool] = {}
         for name, desc in keys:
-            if name not in seen and name in self.obj.all_fields and name != "id":
+            if name not in seen and name in self.obj.all_fields \
+                    and (name != "id" or seen):  # id alone is the primary key
                 seen[name] = desc
         if not seen:
             return
@@ -152,12 +156,12 @@ def index_specs(obj: ObjectDef) -> list[IndexSpec]:
             c.add([("owner", False), *eq, *sort])
         if view.kanban:
             group = (view.kanban.group_by, False)
-            cards = (board_date_field(obj, view), False)
+            cards = [(board_date_field(obj, view), False), ("id", False)]  # newest first
             summed = [view.kanban.sum] if view.kanban.sum else []
             # Managers see their team's records (owner IN team): covering owner too keeps
             # their board totals index-only.
-            c.add([*eq, group, cards], [*summed, *(["owner"] if private else [])])
+            c.add([*eq, group, *cards], [*summed, *(["owner"] if private else [])])
             if private:
-                c.add([("owner", False), *eq, group, cards], summed)
+                c.add([("owner", False), *eq, group, *cards], summed)
     specs = list(c.specs.values())
     return [s for s in specs if not any(o.serves(s) for o in specs)]
