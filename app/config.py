@@ -57,6 +57,10 @@ class Settings:
     # First admin for a fresh deployment (containers); ignored once any admin exists.
     admin_email: str = field(default_factory=lambda: _env("HOTCRM_ADMIN_EMAIL"))
     admin_password: str = field(default_factory=lambda: _env("HOTCRM_ADMIN_PASSWORD"))
+    # PostgreSQL only: "off" acknowledges a save once it is in the WAL buffer, not on disk
+    # (SQLite's WAL + synchronous=NORMAL makes the same trade); "on" waits for the flush.
+    synchronous_commit: str = field(
+        default_factory=lambda: _env("HOTCRM_SYNCHRONOUS_COMMIT").lower() or "off")
     # Where browsers reach the server (OIDC redirect URI, Secure cookies); "" = http://host:port
     public_url: str = field(default_factory=lambda: _env("HOTCRM_PUBLIC_URL"))
 

@@ -75,11 +75,15 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
         settings = Settings(database_url=url, metadata_dir=Path(metadata_dir))
     registry = load_registry(settings.metadata_dir)
     load_triggers()
-    engine = make_engine(url)
+    engine = make_engine(url, synchronous_commit=settings.synchronous_commit)
     ql = ObjectQL(engine, registry, security=security or PermissionPolicy())
     report = ql.sync_schema()
     if report.created_tables:
         log.info("created tables: %s", ", ".join(report.created_tables))
+    for what, names in (("created", report.created_indexes), ("rebuilt", report.rebuilt_indexes),
+                        ("dropped", report.dropped_indexes)):
+        if names:
+            log.info("%s indexes: %s", what, ", ".join(names))
     record_metadata_version(engine, registry)
     optimize(engine)
     limiter_storage = settings.redis_url or "memory://"

@@ -59,6 +59,11 @@ class ObjectQL:
                  security: SecurityPolicy | None = None, events: EventBus | None = None,
                  clock: Callable[[], datetime] | None = None):
         self.engine = engine
+        # PostgreSQL reads outside a save run in autocommit: under READ COMMITTED every
+        # statement takes its own snapshot anyway, so BEGIN and ROLLBACK were two round
+        # trips per read that bought nothing. (SQLite keeps its own BEGIN handling.)
+        self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT") \
+            if engine.dialect.name == "postgresql" else engine
         self.security: SecurityPolicy = security or OpenSecurity()
         attach = getattr(self.security, "attach", None)
         if attach is not None:
@@ -67,7 +72,7 @@ class ObjectQL:
         self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self._lock = threading.Lock()
         self._registry = registry
-        self._schema = build_schema(registry)
+        self._schema = build_schema(registry, engine.dialect.name)
         # Per (object, role, columns) query pieces; dropped whenever metadata changes.
         self._plans: dict[tuple[Any, ...], Any] = {}
         from app.objectql.writes import WritePipeline
@@ -88,7 +93,7 @@ class ObjectQL:
 
     def apply_registry(self, registry: Registry) -> SyncReport:
         """Switch to new metadata: sync the database first, then swap atomically."""
-        schema = build_schema(registry)
+        schema = build_schema(registry, self.engine.dialect.name)
         report = sync_schema(self.engine, schema)
         with self._lock:
             self._registry, self._schema = registry, schema
@@ -167,7 +172,7 @@ class ObjectQL:
         if tx is not None and tx.service is self:
             yield tx.conn
             return
-        with self.engine.connect() as conn:
+        with self._read_engine.connect() as conn:
             yield conn
 
     def _emit(self, change: ChangeEvent) -> None:
@@ -272,7 +277,10 @@ class ObjectQL:
         else:
             stmt = self._base_select(ctx, obj, b, field_names)
         where = self._where(ctx, b, obj, filters, search)
-        order = [*b.order_by(sort_spec), b.base.c.id.asc()]
+        # Ties break by id in the direction of the last sort key, so an index ending in
+        # (..., sort key, id) serves the whole order in either scan direction.
+        tie_desc = bool(sort_spec) and sort_spec[-1][1] == "desc"
+        order = [*b.order_by(sort_spec), b.base.c.id.desc() if tie_desc else b.base.c.id.asc()]
         stmt = b.apply(stmt)
         if where is not None:
             stmt = stmt.where(where)

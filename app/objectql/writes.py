@@ -47,6 +47,7 @@ BULK_CHUNK = 2000
 class WritePipeline:
     def __init__(self, ql: ObjectQL):
         self.ql = ql
+        self._statements: dict[tuple[Any, ...], Any] = {}
 
     # -- public entry points ---------------------------------------------------------------
     def insert(self, ctx: Context, name: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -140,12 +141,14 @@ class WritePipeline:
         self._finish_record(conn, ctx, obj, None, record,
                             {k for k, v in record.items() if v is not None})
         self._assign_autonumbers(conn, obj, [record])
-        # Values go as execution parameters so the compiled INSERT is cached and reused.
-        conn.execute(insert(self.ql.schema.table(obj.name)), _storable(obj, record))
+        values = _storable(obj, record)
+        # The row and its audit entry in one round trip on PostgreSQL (audit.py), written
+        # before the after-triggers so their own writes' entries follow it.
+        audit.write_with_entry(
+            conn, self._statement("insert", obj, tuple(values)), _bound(values),
+            object_name=obj.name, record_id=record["id"], action="insert",
+            user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record), via=ctx.via)
         self._run_triggers(conn, ctx, obj, "after_insert", None, record, supplied)
-        audit.record(conn, object_name=obj.name, record_id=record["id"], action="insert",
-                     user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record),
-                     via=ctx.via)
         self.ql._emit(ChangeEvent(obj.name, record["id"], "insert", ctx.user_id,
                                   tuple(k for k, v in record.items() if v is not None), record))
         return record
@@ -176,23 +179,37 @@ class WritePipeline:
             return old
         new.update(modified_at=self.ql.clock(), modified_by=ctx.user_id,
                    version=old["version"] + 1)
-        table = self.ql.schema.table(obj.name)
         values = _storable(obj, {k: new[k] for k in [*changed, "modified_at", "modified_by",
                                                         "version"]})
-        stmt = update(table).where(table.c.id == bindparam("_key_id"),
-                                   table.c.version == bindparam("_key_version"))
-        result = conn.execute(stmt, {**values, "_key_id": record_id,
-                                     "_key_version": old["version"]})
-        if result.rowcount != 1:
+        written = audit.write_with_entry(
+            conn, self._statement("update", obj, tuple(values)),
+            {**_bound(values), "_key_id": record_id, "_key_version": old["version"]},
+            object_name=obj.name, record_id=record_id, action="update",
+            user_id=ctx.user_id, at=new["modified_at"], changes=audit.diff(obj, old, new),
+            via=ctx.via)
+        if written != 1:
             raise Conflict(f"{obj.label} was changed by someone else while saving; reload",
                            current_version=None)
         self._run_triggers(conn, ctx, obj, "after_update", old, new, supplied)
-        audit.record(conn, object_name=obj.name, record_id=record_id, action="update",
-                     user_id=ctx.user_id, at=new["modified_at"],
-                     changes=audit.diff(obj, old, new), via=ctx.via)
         self.ql._emit(ChangeEvent(obj.name, record_id, "update", ctx.user_id, tuple(changed),
                                   new))
         return new
+
+    def _statement(self, kind: str, obj: ObjectDef, columns: tuple[str, ...]) -> Any:
+        """INSERT (or versioned UPDATE) of `columns`, built once per column set: the same
+        object each time keeps SQLAlchemy's compiled cache and audit's CTE cache warm."""
+        table = self.ql.schema.table(obj.name)
+        key = (kind, id(table), columns)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            values = {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns}
+            stmt = insert(table).values(values) if kind == "insert" else \
+                update(table).where(table.c.id == bindparam("_key_id"),
+                                    table.c.version == bindparam("_key_version")).values(values)
+            if len(self._statements) > 4096:
+                self._statements.clear()
+            self._statements[key] = stmt
+        return stmt
 
     # -- delete ----------------------------------------------------------------------------
     def _delete(self, conn: Connection, ctx: Context, obj: ObjectDef, record_id: str,
@@ -659,6 +676,10 @@ def _reserve(conn: Connection, object_name: str, field_name: str, count: int) ->
         conn.execute(insert(COUNTERS).values(object=object_name, field=field_name, value=count))
         return count
     return int(value)
+
+
+def _bound(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"v_{k}": v for k, v in values.items()}
 
 
 def _storable(obj: ObjectDef, record: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,13 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+SYNCHRONOUS_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def make_engine(url: str, *, synchronous_commit: str | None = None,
+                **kwargs: Any) -> Engine:
+    """`synchronous_commit` (PostgreSQL): see HOTCRM_SYNCHRONOUS_COMMIT; None keeps the
+    server's setting."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -19,6 +24,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    if synchronous_commit is not None and parsed.get_backend_name() == "postgresql":
+        if synchronous_commit not in SYNCHRONOUS_COMMIT:
+            raise ValueError(f"synchronous_commit must be one of "
+                             f"{', '.join(SYNCHRONOUS_COMMIT)}, not {synchronous_commit!r}")
+        # A session setting sent with the connection start-up: no extra round trip.
+        connect_args = kwargs.setdefault("connect_args", {})
+        options = connect_args.get("options", "")
+        connect_args["options"] = f"{options} -c synchronous_commit={synchronous_commit}".strip()
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
@@ -49,10 +62,30 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def analyze(engine: Engine) -> None:
-    """Refresh the query planner's statistics (after bulk loads)."""
+def analyze(engine: Engine, tables: list[str] | None = None) -> None:
+    """Refresh the planner's statistics after a bulk load (all tables, or `tables`).
+
+    On PostgreSQL this is `VACUUM (ANALYZE)`: besides statistics it sets the visibility
+    map, without which counts and board totals cannot be index-only scans (autovacuum
+    gets there eventually, minutes after the load). VACUUM cannot run inside a
+    transaction, so it runs on an autocommit connection.
+    """
+    if engine.dialect.name == "postgresql":
+        targets = ", ".join(f'"{t}"' for t in tables or [])
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # Rows of commits still in the WAL buffer (synchronous_commit=off) cannot be
+            # marked all-visible yet; one synchronous commit flushes every commit before it.
+            conn.exec_driver_sql("SET synchronous_commit = on")
+            conn.exec_driver_sql("SELECT txid_current()")
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {targets}".rstrip())
+            conn.exec_driver_sql("RESET synchronous_commit")
+        return
     with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+        if tables:
+            for table in tables:
+                conn.exec_driver_sql(f'ANALYZE "{table}"')
+        else:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def optimize(engine: Engine) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,7 @@ from sqlmodel import SQLModel
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.storage import system_tables  # noqa: F401  (registers the SQLModel tables)
+from app.storage.indexes import IndexSpec, index_specs
 
 ID_LENGTH = 32
 
@@ -63,48 +65,32 @@ def build_column(obj: ObjectDef, fd: FieldDef, *, with_foreign_key: bool = True)
     return Column(fd.name, column_type(fd), *args, nullable=nullable)
 
 
-def _index_columns(obj: ObjectDef) -> list[tuple[str, tuple[str, ...], bool]]:
-    """(name, columns, unique) for every plain index the object needs."""
-    wanted: dict[tuple[str, ...], bool] = {}
-    for fd in obj.all_fields.values():
-        if fd.name == "id":
-            continue
-        if fd.unique is True:
-            wanted[(fd.name,)] = True
-        elif fd.is_lookup or fd.index or fd.searchable:
-            wanted.setdefault((fd.name,), False)
-    for view in obj.list_views.values():
-        eq_fields = [f[0] for f in view.filters
-                     if isinstance(f, list) and len(f) == 3 and f[1] == "=" and "." not in f[0]
-                     and isinstance(f[0], str)]
-        sort_fields = [s[0] for s in view.sort if "." not in s[0]]
-        for name in sort_fields[:1]:
-            wanted.setdefault((name,), False)
-        combined = tuple(dict.fromkeys(eq_fields[:1] + sort_fields[:1]))
-        if len(combined) > 1:
-            wanted.setdefault(combined, False)
-    # Private lists are always filtered by owner and usually sorted by the name field.
-    wanted.setdefault(("owner", obj.name_field), False)
-    for view in obj.list_views.values():
-        if view.kanban:
-            # Boards count and sum per column: covering indexes answer that from the index
-            # alone, for everyone (group, sum) and within a rep's own records.
-            summed = (view.kanban.sum,) if view.kanban.sum else ()
-            wanted.setdefault((view.kanban.group_by, *summed), False)
-            if obj.sharing_model == "private":
-                wanted.setdefault(("owner", view.kanban.group_by, *summed), False)
-    result = []
-    for cols, unique in wanted.items():
-        prefix = "ux" if unique else "ix"
-        result.append((f"{prefix}_{obj.name}_{'_'.join(cols)}"[:63], cols, unique))
-    return result
+def index_elements(table: Table, spec: IndexSpec, dialect: str) -> tuple[list[Any], list[str]]:
+    """(key expressions, included columns) of `spec` in the backend's own spelling.
+
+    PostgreSQL: keys `NULLS FIRST` (ascending) or `DESC NULLS LAST`, so the index order is
+    ObjectQL's sort order in both scan directions; covered columns go to `INCLUDE`.
+    SQLite already orders that way and has no INCLUDE: covered columns become trailing keys.
+    """
+    keys: list[Any] = []
+    for name, desc in zip(spec.keys, spec.descending, strict=True):
+        column = table.c[name]
+        if dialect == "postgresql":
+            keys.append(column.desc().nulls_last() if desc else column.asc().nulls_first())
+        else:
+            keys.append(column.desc() if desc else column)
+    if dialect == "postgresql":
+        return keys, list(spec.include)
+    return keys + [table.c[n] for n in spec.include], []
 
 
-def build_table(metadata: MetaData, obj: ObjectDef) -> Table:
+def build_table(metadata: MetaData, obj: ObjectDef, dialect: str = "sqlite") -> Table:
     columns = [build_column(obj, fd) for fd in obj.all_fields.values()]
     table = Table(obj.name, metadata, *columns)
-    for name, cols, unique in _index_columns(obj):
-        Index(name, *[table.c[c] for c in cols], unique=unique)
+    for spec in index_specs(obj):
+        keys, include = index_elements(table, spec, dialect)
+        options: dict[str, Any] = {"postgresql_include": include} if include else {}
+        Index(spec.name, *keys, unique=spec.unique, **options)
     for fd in obj.all_fields.values():
         if fd.unique == "case_insensitive":
             Index(f"ux_{obj.name}_{fd.name}_ci"[:63], func.lower(table.c[fd.name]), unique=True)
@@ -117,14 +103,19 @@ class Schema:
 
     metadata: MetaData
     tables: dict[str, Table]
+    # The metadata-derived indexes of each object table (see app/storage/indexes.py).
+    indexes: dict[str, list[IndexSpec]] = field(default_factory=dict)
+    dialect: str = "sqlite"
 
     def table(self, name: str) -> Table:
         return self.tables[name]
 
 
-def build_schema(registry: Registry) -> Schema:
+def build_schema(registry: Registry, dialect: str = "sqlite") -> Schema:
+    """Tables for `registry`; indexes in the spelling of `dialect` (the engine's name)."""
     metadata = MetaData()
     for table in SQLModel.metadata.tables.values():
         table.to_metadata(metadata)
-    tables = {name: build_table(metadata, obj) for name, obj in registry.items()}
-    return Schema(metadata, tables)
+    tables = {name: build_table(metadata, obj, dialect) for name, obj in registry.items()}
+    return Schema(metadata, tables, {name: index_specs(obj) for name, obj in registry.items()},
+                  dialect)

@@ -8,13 +8,16 @@ are reported and left holding their data.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from alembic.operations import Operations
 from alembic.operations.ops import AddColumnOp, CreateIndexOp, CreateTableOp
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, Index, inspect, text
+from sqlalchemy.schema import CreateIndex
 
+from app.storage.indexes import IndexSpec
 from app.storage.schema import Schema
 
 log = logging.getLogger(__name__)
@@ -25,15 +28,20 @@ class SyncReport:
     created_tables: list[str] = field(default_factory=list)
     added_columns: list[str] = field(default_factory=list)
     created_indexes: list[str] = field(default_factory=list)
+    rebuilt_indexes: list[str] = field(default_factory=list)
+    dropped_indexes: list[str] = field(default_factory=list)
     orphan_columns: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.created_tables or self.added_columns or self.created_indexes)
+        return bool(self.created_tables or self.added_columns or self.created_indexes
+                    or self.rebuilt_indexes or self.dropped_indexes)
 
 
 def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
     report = SyncReport()
+    later: list[tuple[Index, bool]] = []  # (index, rebuild) on existing tables
+    obsolete: list[str] = []
     with engine.begin() as conn:
         inspector = inspect(conn)
         existing_tables = set(inspector.get_table_names())
@@ -61,14 +69,96 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
             report.orphan_columns += [f"{table.name}.{name}" for name in sorted(present)
                                       if name not in table.columns]
             index_names = _index_names(conn, table.name)
+            specs = {spec.name: spec for spec in schema.indexes.get(table.name, [])}
+            shapes = _index_shapes(conn, table.name) if specs else {}
             for index in table.indexes:
+                spec = specs.get(str(index.name))
                 if index.name not in index_names:
-                    ops.invoke(CreateIndexOp.from_index(index))
-                    report.created_indexes.append(str(index.name))
+                    later.append((index, False))
+                elif spec is not None and index.name in shapes \
+                        and shapes[str(index.name)] != _expected_shape(spec, conn.dialect.name):
+                    later.append((index, True))
+            if table.name in schema.indexes:
+                # Indexes are derived from metadata and hold no data: one metadata no
+                # longer asks for only slows every write down.
+                wanted = {str(i.name) for i in table.indexes}
+                obsolete += [name for name in sorted(index_names)
+                             if name.startswith(f"ix_{table.name}_") and name not in wanted]
+    _apply_index_changes(engine, later, obsolete, report)
     if report.orphan_columns:
         log.warning("columns no longer in metadata were kept: %s",
                     ", ".join(report.orphan_columns))
     return report
+
+
+def _apply_index_changes(engine: Engine, indexes: list[tuple[Index, bool]],
+                         obsolete: list[str], report: SyncReport) -> None:
+    """Index work on tables that already hold data. On PostgreSQL it runs CONCURRENTLY
+    (outside a transaction), so building an index on a large table never blocks saves."""
+    if not indexes and not obsolete:
+        return
+    postgres = engine.dialect.name == "postgresql"
+    options = {"isolation_level": "AUTOCOMMIT"} if postgres else {}
+    with engine.connect().execution_options(**options) as conn, \
+            (nullcontext() if postgres else conn.begin()):
+        concurrently = " CONCURRENTLY" if postgres else ""
+        for name in obsolete:
+            conn.exec_driver_sql(f'DROP INDEX{concurrently} IF EXISTS "{name}"')
+            report.dropped_indexes.append(name)
+        for index, rebuild in indexes:
+            if rebuild:
+                conn.exec_driver_sql(f'DROP INDEX{concurrently} IF EXISTS "{index.name}"')
+                report.rebuilt_indexes.append(str(index.name))
+            else:
+                report.created_indexes.append(str(index.name))
+            if postgres:
+                index.dialect_options["postgresql"]["concurrently"] = True
+            try:
+                conn.execute(CreateIndex(index))
+            finally:
+                if postgres:
+                    index.dialect_options["postgresql"]["concurrently"] = False
+
+
+Shape = tuple[tuple[tuple[str, int], ...], tuple[str, ...]]
+
+
+def _expected_shape(spec: IndexSpec, dialect: str) -> Shape:
+    """((key column, order flags), ...), included columns) as the catalog reports them.
+    PostgreSQL's flags: 1 = DESC, 2 = NULLS FIRST; SQLite's: 1 = DESC (nulls come first
+    ascending by nature, and covered columns are trailing keys)."""
+    if dialect == "postgresql":
+        keys = tuple((k, 1 if d else 2) for k, d in zip(spec.keys, spec.descending,
+                                                          strict=True))
+        return keys, spec.include
+    keys = tuple((k, int(d)) for k, d in zip(spec.keys, spec.descending, strict=True))
+    return keys + tuple((n, 0) for n in spec.include), ()
+
+
+def _index_shapes(conn: Connection, table: str) -> dict[str, Shape]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text(
+            "SELECT c.relname, i.indnkeyatts, i.indisvalid, i.indoption::int2[], "
+            "ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(n, o) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_class t ON t.oid = i.indrelid "
+            "WHERE t.relname = :t AND t.relnamespace = to_regnamespace(current_schema())"),
+            {"t": table})
+        shapes: dict[str, Shape] = {}
+        for name, nkeys, valid, flags, columns in rows:
+            keys = tuple(zip(columns[:nkeys], [int(f) & 3 for f in flags[:nkeys]],
+                             strict=False))
+            # An invalid index (a concurrent build that failed) never matches: rebuilt.
+            shapes[name] = (keys, tuple(columns[nkeys:])) if valid else ((), ("invalid",))
+        return shapes
+    if conn.dialect.name == "sqlite":
+        result: dict[str, Shape] = {}
+        for name in _index_names(conn, table):
+            info = conn.exec_driver_sql(f'PRAGMA index_xinfo("{name}")').all()
+            result[name] = (tuple((r[2], int(r[3])) for r in info if r[5]), ())
+        return result
+    return {}
 
 
 def _index_names(conn: Connection, table: str) -> set[str]:
