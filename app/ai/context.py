@@ -94,6 +94,8 @@ class BriefingContext:
     stage_medians: dict[str, int] = field(default_factory=dict)
     truncated: bool = False
     limits: Limits = field(default_factory=Limits)
+    # count and newest change of the account's activities and emails, beyond those listed
+    data_versions: dict[str, str] = field(default_factory=dict)
 
     # -- derived facts ----------------------------------------------------------------------
     @property
@@ -139,6 +141,7 @@ class BriefingContext:
             for row in sorted(group, key=lambda r: str(r["id"])):
                 digest.update(f"{row['id']}:{row.get('version')};".encode())
         digest.update(",".join(sorted(k for k in self.account if k != "id")).encode())
+        digest.update(repr(sorted(self.data_versions.items())).encode())
         return digest.hexdigest()[:32]
 
     # -- the prompt ---------------------------------------------------------------------------
@@ -267,6 +270,21 @@ def _related(ql: ObjectQL, ctx: Context, obj: str, account_id: str, wanted: list
         return []
 
 
+def _data_version(ql: ObjectQL, ctx: Context, obj: str, account_id: str) -> str:
+    """Count and newest change of the account's `obj` records the user sees: a new undated
+    note beyond the newest N still makes a stored briefing stale."""
+    if obj not in ql.registry:
+        return ""
+    from app.objectql.errors import PermissionDenied
+
+    try:
+        row = ql.aggregate(ctx, obj, filters=[["account", "=", account_id]],
+                           aggregate={"n": ("count", "id"), "at": ("max", "modified_at")})
+    except PermissionDenied:
+        return ""
+    return f"{row[0]['n']}@{row[0]['at']}" if row else ""
+
+
 def _labels(ql: ObjectQL) -> dict[str, dict[str, str]]:
     labels = {}
     for obj, name in (("account", "type"), ("account", "industry"), ("account", "rating"),
@@ -381,6 +399,8 @@ def build_context(ql: ObjectQL, ctx: Context, account_id: str, playbook: Playboo
         emails=_related(ql, ctx, "email", account_id, EMAIL_FIELDS, [["sent_at", "desc"]],
                         limits.emails),
         limits=limits)
+    context.data_versions = {obj: _data_version(ql, ctx, obj, account_id)
+                             for obj in ("activity", "email")}
     if with_stage_clock:
         for opp in context.open_opportunities[:10]:
             stage = str(opp.get("stage"))

@@ -37,7 +37,8 @@ class Playbook:
 
 def _industry(key: str, raw: Any) -> Industry:
     raw = raw if isinstance(raw, dict) else {}
-    points = tuple(str(p).strip() for p in raw.get("talking_points") or [] if str(p).strip())
+    points = tuple(p.strip() for p in raw.get("talking_points") or []
+                   if isinstance(p, str) and p.strip())
     return Industry(key, str(raw.get("label") or key.replace("_", " ").capitalize()), points)
 
 

@@ -325,14 +325,17 @@ def summary(ctx: BriefingContext, mood: Sentiment, score: int) -> str:
     if won or lost:
         parts = []
         if won:
-            parts.append(f"won {len(won)} worth {money(sum(o.get('amount') or 0 for o in won))}")
+            parts.append(f"won {len(won)} deal{'s' if len(won) != 1 else ''} worth "
+                         f"{money(sum(o.get('amount') or 0 for o in won))}")
         if lost:
             parts.append(f"lost {len(lost)}")
         sentences.append(f"In the last {ctx.rules.recent_closed_days} days it "
                          + " and ".join(parts) + ".")
     touch = ctx.last_touch
     if touch is not None:
-        sentences.append(f"The last touch was {ctx.days_since_touch} days ago "
+        days = ctx.days_since_touch or 0
+        ago = "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+        sentences.append(f"The last touch was {ago} "
                          f"({touch.isoformat()}); engagement is {_level(score)} ({score}/100) "
                          f"and recent communication reads {mood}.")
     else:
