@@ -68,7 +68,6 @@ class Metadata(BaseModel):
     output_tokens: int = 0
     truncated: bool = False
     ungrounded: int = 0
-    ungrounded_statements: list[str] = Field(default_factory=list)
     fallback_reason: str | None = None
     duration_ms: int = 0
     fingerprint: str = ""

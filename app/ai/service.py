@@ -166,7 +166,8 @@ class BriefingService:
             if answer is None:
                 raise ProviderError("the answer ended without a briefing", kind="malformed")
         except ProviderError as exc:
-            log.warning("AI provider %s failed (%s): %s", provider.name, exc.kind, exc.reason)
+            log.warning("AI provider %s failed (%s): %s [%r]", provider.name, exc.kind,
+                        exc.reason, exc.__cause__)
             fallback_reason = exc.reason
             yield Event("notice", f"The AI model could not answer ({exc.reason}); "
                                   "this is the offline briefing.")
@@ -177,6 +178,9 @@ class BriefingService:
             answer, provider_name, model = offline, offline_provider.name, offline_provider.model
         grounded, report = ground(answer, context, offline) if provider_name != "offline" \
             else (answer, None)
+        if report and report.dropped:  # never shown: the operator may want to see them
+            log.info("briefing for %s: dropped %d ungrounded statements: %s",
+                     job.account_id, len(report.dropped), report.dropped[:5])
         touch = context.last_touch
         metadata = Metadata(
             activities_analyzed=len(context.activities), emails_analyzed=len(context.emails),
@@ -185,7 +189,6 @@ class BriefingService:
             provider=provider_name, model=model, input_tokens=tokens[0],
             output_tokens=tokens[1], truncated=context.truncated,
             ungrounded=len(report.dropped) if report else 0,
-            ungrounded_statements=report.dropped[:10] if report else [],
             fallback_reason=fallback_reason,
             duration_ms=round((time.perf_counter() - job.started) * 1000),
             fingerprint=job.fingerprint)
