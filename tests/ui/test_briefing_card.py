@@ -88,3 +88,29 @@ async def test_stored_briefing_is_shown_at_once_and_marked_stale(
     await alice.should_see("Next steps", retries=40)
     assert before and after and after.metadata.id != before.metadata.id
     assert after.metadata.activities_analyzed >= 1
+
+
+async def test_model_failure_shows_the_offline_briefing_with_a_notice(alice: User,
+                                                                      demo: Demo) -> None:
+    from tests.support.fake_anthropic import FakeAnthropic, fake_anthropic_server
+
+    account = alices_account(demo)
+    services = demo.services
+    with fake_anthropic_server(FakeAnthropic(behaviour="cut")) as fake:
+        services._briefings = BriefingService(  # type: ignore[attr-defined]
+            services.ql, METADATA, AiSettings(provider="anthropic", api_key="test-key",
+                                              base_url=fake.url, timeout=2,
+                                              rate="1000/minute"))
+        await alice.open(f"/o/account/{account['id']}")
+        await alice.should_see("Next steps", retries=60)  # stored, or made just now
+        fake.requests.clear()
+        fake.disconnects = 0
+        UserInteraction(alice, set(by_testid(alice, "briefing-regenerate")), None).click()
+        for _ in range(50):
+            if fake.disconnects and fake.requests:
+                break
+            await asyncio.sleep(0.1)
+        await alice.should_see("The AI model could not answer (the model's stream broke "
+                               "off); this is the offline briefing.", retries=60)
+        await alice.should_see("offline · hotcrm-offline-1", retries=40)
+        assert len(fake.requests) == 1
