@@ -51,7 +51,8 @@ def chromium_path() -> str | None:
 
 @contextmanager
 def running_server(data_dir: Path, *, database_url: str | None = None, demo: bool = True,
-                   timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+                   timeout: float = 180, extra_env: dict[str, str] | None = None
+                   ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start the server, wait for /health, yield (url, process), stop it afterwards."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -60,6 +61,7 @@ def running_server(data_dir: Path, *, database_url: str | None = None, demo: boo
                HOTCRM_DATA_DIR=str(data_dir), HOTCRM_HOST="127.0.0.1", HOTCRM_PORT=str(port),
                HOTCRM_DEMO="1" if demo else "0", HOTCRM_METADATA_DIR=str(ROOT / "metadata"),
                HOTCRM_AI_PROVIDER="offline")
+    env.update(extra_env or {})
     log_path = data_dir / "server.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "run"], cwd=ROOT, env=env,

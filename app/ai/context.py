@@ -22,16 +22,16 @@ from app.objectql.service import ObjectQL
 
 ACCOUNT_FIELDS = ["name", "type", "industry", "annual_revenue", "number_of_employees",
                   "rating", "customer_status", "website", "billing_city", "billing_country",
-                  "description", "owner", "owner.name", "version", "modified_at"]
+                  "description", "owner", "version", "modified_at"]
 OPPORTUNITY_FIELDS = ["name", "amount", "stage", "close_date", "probability", "next_step",
                       "type", "is_closed", "is_won", "loss_reason", "competitor_analysis",
-                      "owner", "owner.name", "created_at", "modified_at", "version"]
+                      "owner", "created_at", "modified_at", "version"]
 CONTACT_FIELDS = ["first_name", "last_name", "title", "level", "department", "email",
                   "is_active", "version"]
 CONTRACT_FIELDS = ["contract_number", "status", "start_date", "end_date", "contract_value",
                    "auto_renewal", "version"]
 ACTIVITY_FIELDS = ["subject", "type", "status", "priority", "activity_date", "due_date",
-                   "description", "contact", "contact.last_name", "opportunity", "version"]
+                   "description", "contact", "opportunity", "version"]
 EMAIL_FIELDS = ["subject", "body", "direction", "sent_at", "from_address", "to_address",
                 "contact", "opportunity", "version"]
 LEVEL_RANK = {"c_level": 0, "vp": 1, "director": 2, "manager": 3,
@@ -285,6 +285,24 @@ def _data_version(ql: ObjectQL, ctx: Context, obj: str, account_id: str) -> str:
     return f"{row[0]['n']}@{row[0]['at']}" if row else ""
 
 
+def _owner_names(ql: ObjectQL, ctx: Context, records: list[dict[str, Any]]) -> None:
+    """`owner.name` on each record, from one read of the users (a dotted path per query
+    would build a join for every list)."""
+    ids = sorted({str(r["owner"]) for r in records if r.get("owner")})
+    if not ids or "user" not in ql.registry:
+        return
+    from app.objectql.errors import PermissionDenied
+
+    try:
+        names = {u["id"]: u.get("name") for u in ql.find(
+            ctx, "user", fields=["name"], filters=[["id", "in", ids]], limit=len(ids)).records}
+    except PermissionDenied:
+        return
+    for record in records:
+        if record.get("owner") in names:
+            record["owner.name"] = names[record["owner"]]
+
+
 def _labels(ql: ObjectQL) -> dict[str, dict[str, str]]:
     labels = {}
     for obj, name in (("account", "type"), ("account", "industry"), ("account", "rating"),
@@ -298,8 +316,9 @@ def _labels(ql: ObjectQL) -> dict[str, dict[str, str]]:
 
 class StageClock:
     """How long open deals sit in a stage: days since the audit trail last shows a stage
-    change (else since creation). Medians per stage are sampled from the deals the user can
-    see and kept for a few minutes, so a briefing costs one history read per open deal."""
+    change (else since creation). One audit read covers every deal asked about; it only
+    looks at ids the user was shown and at when `stage` changed, never at values. Medians
+    per stage are sampled from deals the user can see and kept for a few minutes."""
 
     SAMPLE = 25
     TTL = 300.0
@@ -308,14 +327,25 @@ class StageClock:
         self._medians: dict[tuple[str | None, str], tuple[float, int | None]] = {}
         self._lock = threading.Lock()
 
-    def days_in_stage(self, ql: ObjectQL, ctx: Context, opp: dict[str, Any],
-                      today: date) -> int:
-        entered = as_date(opp.get("created_at")) or today
-        for entry in ql.history(ctx, "opportunity", str(opp["id"])):  # newest first
-            if "stage" in (entry.get("changes") or {}):
-                entered = as_date(entry.get("at")) or entered
-                break
-        return max(0, (today - entered).days)
+    def days_in_stage(self, ql: ObjectQL, opps: list[dict[str, Any]], today: date
+                      ) -> dict[str, int]:
+        entered = {str(o["id"]): as_date(o.get("created_at")) or today for o in opps}
+        if not entered:
+            return {}
+        from sqlalchemy import select
+
+        from app.audit import AUDIT
+
+        stmt = select(AUDIT.c.record_id, AUDIT.c.at, AUDIT.c.changes).where(
+            AUDIT.c.object == "opportunity", AUDIT.c.record_id.in_(list(entered)),
+            AUDIT.c.action == "update").order_by(AUDIT.c.at.desc())
+        found: set[str] = set()
+        with ql.engine.connect() as conn:
+            for row in conn.execute(stmt):
+                if row.record_id not in found and "stage" in (row.changes or {}):
+                    found.add(row.record_id)
+                    entered[row.record_id] = as_date(row.at) or entered[row.record_id]
+        return {k: max(0, (today - d).days) for k, d in entered.items()}
 
     def median(self, ql: ObjectQL, ctx: Context, stage: str, today: date) -> int | None:
         key = (ctx.user_id, stage)
@@ -326,7 +356,7 @@ class StageClock:
         peers = ql.find(ctx, "opportunity", fields=["created_at"],
                         filters=[["stage", "=", stage]], sort=[["modified_at", "desc"]],
                         limit=self.SAMPLE).records
-        days = [self.days_in_stage(ql, ctx, p, today) for p in peers]
+        days = list(self.days_in_stage(ql, peers, today).values())
         value = round(statistics.median(days)) if len(days) >= 3 else None
         with self._lock:
             self._medians[key] = (time.monotonic(), value)
@@ -401,10 +431,12 @@ def build_context(ql: ObjectQL, ctx: Context, account_id: str, playbook: Playboo
         limits=limits)
     context.data_versions = {obj: _data_version(ql, ctx, obj, account_id)
                              for obj in ("activity", "email")}
+    _owner_names(ql, ctx, [account, *opportunities])
     if with_stage_clock:
-        for opp in context.open_opportunities[:10]:
+        open_deals = context.open_opportunities[:10]
+        context.stage_days = STAGE_CLOCK.days_in_stage(ql, open_deals, today)
+        for opp in open_deals:
             stage = str(opp.get("stage"))
-            context.stage_days[opp["id"]] = STAGE_CLOCK.days_in_stage(ql, ctx, opp, today)
             if stage not in context.stage_medians:
                 median = STAGE_CLOCK.median(ql, ctx, stage, today)
                 if median is not None:

@@ -151,8 +151,23 @@ class BriefingService:
     async def run(self, job: Job) -> AsyncIterator[Event]:
         """Deltas of the summary, perhaps a notice (fallback), then the briefing (stored)."""
         context = job.context
-        offline = await asyncio.to_thread(analyse, context)
         provider = self.provider()
+        if provider.name == "offline":
+            async for event in self._finish(job, provider, None):
+                yield event
+            return
+        # The offline answer (for grounding refills and fallback) is computed while the
+        # model starts, not before: it must not delay the first streamed word.
+        offline_task = asyncio.ensure_future(asyncio.to_thread(analyse, context))
+        try:
+            async for event in self._finish(job, provider, offline_task):
+                yield event
+        finally:
+            offline_task.cancel()
+
+    async def _finish(self, job: Job, provider: Provider,
+                      offline_task: asyncio.Future[Answer] | None) -> AsyncIterator[Event]:
+        context = job.context
         answer: Answer | None = None
         fallback_reason: str | None = None
         tokens = (0, 0)
@@ -175,9 +190,16 @@ class BriefingService:
             async for event in offline_provider.stream(context):
                 if isinstance(event, Delta):
                     yield Event("delta", event.text)
-            answer, provider_name, model = offline, offline_provider.name, offline_provider.model
-        grounded, report = ground(answer, context, offline) if provider_name != "offline" \
-            else (answer, None)
+            answer = None
+            provider_name, model = offline_provider.name, offline_provider.model
+        report = None
+        if provider_name == "offline":
+            grounded = answer if answer is not None else await self._offline(offline_task,
+                                                                            context)
+        else:
+            assert answer is not None
+            grounded, report = ground(answer, context,
+                                      await self._offline(offline_task, context))
         if report and report.dropped:  # never shown: the operator may want to see them
             log.info("briefing for %s: dropped %d ungrounded statements: %s",
                      job.account_id, len(report.dropped), report.dropped[:5])
@@ -195,6 +217,11 @@ class BriefingService:
         briefing = Briefing(**grounded.model_dump(), metadata=metadata)
         briefing = await asyncio.to_thread(self.store.save, job.ctx, job.account_id, briefing)
         yield Event("briefing", briefing=briefing)
+
+    @staticmethod
+    async def _offline(task: asyncio.Future[Answer] | None, context: BriefingContext
+                       ) -> Answer:
+        return await task if task is not None else await asyncio.to_thread(analyse, context)
 
     async def generate(self, ctx: Context, account_id: str) -> Briefing:
         """The whole briefing without streaming (blocking reads run in a thread)."""

@@ -368,7 +368,7 @@ class OfflineProvider:
     model = "hotcrm-offline-1"
 
     async def stream(self, context: BriefingContext) -> AsyncIterator[ProviderEvent]:
-        answer = analyse(context)
+        answer = await asyncio.to_thread(analyse, context)  # VADER is CPU work
         for piece in chunks(answer.summary):
             yield Delta(piece)
             await asyncio.sleep(0)
