@@ -107,3 +107,24 @@ def test_feedback_is_stored_for_the_owner_only(api: Api, world: AiWorld) -> None
         "feedback"] == "down"
     assert api.post(url, as_="rep_b", json={"value": "up"}).status_code == 404
     assert api.post(url, as_="rep_a", json={"value": "meh"}).status_code == 422
+
+
+def test_rate_limit_is_shared_by_processes_through_redis(sqlite_services) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from app.ai.service import RateLimited
+    from tests.conftest import _missing, make_team
+
+    redis_url = os.environ.get("HOTCRM_TEST_REDIS_URL")
+    if not redis_url:
+        _missing("Redis (HOTCRM_TEST_REDIS_URL)")
+    team = make_team(sqlite_services.ql)
+    settings = AiSettings(provider="offline", rate="2/minute")
+    first, second = (BriefingService(sqlite_services.ql, METADATA, settings,
+                                     rate_storage=str(redis_url)) for _ in range(2))
+    first.check_rate(team.rep_a)
+    second.check_rate(team.rep_a)
+    with pytest.raises(RateLimited) as limited:
+        first.check_rate(team.rep_a)
+    assert 1 <= limited.value.retry_after <= 61
+    second.check_rate(team.rep_b)  # per user
