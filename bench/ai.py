@@ -35,7 +35,7 @@ from sqlalchemy import delete, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.ai.context import build_context  # noqa: E402
+from app.ai.assembly import build_context  # noqa: E402
 from app.ai.industries import load_playbook  # noqa: E402
 from app.ai.service import AiSettings, BriefingService  # noqa: E402
 from app.core import Services, build_services  # noqa: E402

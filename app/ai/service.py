@@ -22,7 +22,8 @@ from limits import parse as parse_rate
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from app.ai.context import BriefingContext, Limits, build_context
+from app.ai.assembly import build_context
+from app.ai.context import BriefingContext, Limits
 from app.ai.grounding import ground
 from app.ai.industries import load_playbook
 from app.ai.providers.base import Delta, Final, Provider, ProviderError

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.ai.context import Limits, build_context, estimate_tokens
+from app.ai.assembly import build_context
+from app.ai.context import Limits, estimate_tokens
 from app.ai.industries import load_playbook
 from app.objectql.errors import NotFound
 from tests.conftest import METADATA
