@@ -128,3 +128,29 @@ def test_rate_limit_is_shared_by_processes_through_redis(sqlite_services) -> Non
         first.check_rate(team.rep_a)
     assert 1 <= limited.value.retry_after <= 61
     second.check_rate(team.rep_b)  # per user
+
+
+def sse_events(api: Api, body: dict, who: str = "rep_a") -> tuple[int, list[tuple[str, dict]]]:
+    import json
+
+    with api.client.stream("POST", URL, json=body, headers={
+            **api.auth(who), "Accept": "text/event-stream"}) as response:
+        raw = "".join(response.iter_text())
+        if not response.headers["content-type"].startswith("text/event-stream"):
+            return response.status_code, []
+    return response.status_code, [
+        (block.split("\n")[0].removeprefix("event: "),
+         json.loads(block.split("\n")[1].removeprefix("data: ")))
+        for block in raw.strip().split("\n\n")]
+
+
+def test_sse_offline_streams_then_serves_the_stored_briefing(api: Api, world: AiWorld) -> None:
+    status, events = sse_events(api, {"account_id": world.ids["acme"]})
+    kinds = [kind for kind, _ in events]
+    assert status == 200 and kinds[-2:] == ["briefing", "done"] and kinds.count("delta") > 3
+    assert "".join(d["text"] for k, d in events if k == "delta") == events[-2][1]["summary"]
+    status, again = sse_events(api, {"account_id": world.ids["acme"]})
+    assert [kind for kind, _ in again] == ["briefing", "done"]
+    assert again[0][1]["metadata"]["cached"] is True
+    status, _ = sse_events(api, {"account_id": "01nosuchaccount0000000000"})
+    assert status == 404  # before any event: a plain JSON error
