@@ -217,7 +217,15 @@ def test_sse_streams_deltas_then_the_briefing_then_done(api: Api, world: AiWorld
     assert events[-2][1]["metadata"]["provider"] == "anthropic"
 
 
-async def test_leaving_cancels_the_model_stream(sqlite_services, fake) -> None:  # type: ignore[no-untyped-def]
+def test_leaving_cancels_the_model_stream(sqlite_services, fake) -> None:  # type: ignore[no-untyped-def]
+    # Its own event loop in a thread: in `make test` a worker may already hold Playwright's.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _cancel_mid_stream(sqlite_services, fake)).result(timeout=60)
+
+
+async def _cancel_mid_stream(sqlite_services, fake) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import make_team
 
     team = make_team(sqlite_services.ql)
@@ -233,7 +241,7 @@ async def test_leaving_cancels_the_model_stream(sqlite_services, fake) -> None: 
                 first.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(first.wait(), 5)
+    await asyncio.wait_for(first.wait(), 30)  # the first request imports the SDK
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
