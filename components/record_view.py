@@ -287,14 +287,9 @@ class RecordView:
                 record_history(self.ql, self.ctx, self.obj, self.record_id)
 
     def _briefing_slot(self) -> None:
-        with ui.card().classes(CARD + " border-dashed bg-slate-50/60").props(
-                'data-testid="ai-briefing-slot"'):
-            with ui.row().classes("items-center gap-2"):
-                ui.icon("auto_awesome", size="1.2rem").classes("text-violet-500")
-                ui.label("AI briefing — coming soon").classes(
-                    "text-sm font-medium text-slate-600 dark:text-slate-300")
-            ui.label("A summary of this account's deals, activity and risks will appear "
-                     "here.").classes("text-xs text-slate-500")
+        from components.briefing_card import briefing_card
+
+        briefing_card(self.ql, self.ctx, self.record_id)
 
 
 def open_record(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str, *,

@@ -18,6 +18,7 @@ def install(app: FastAPI) -> None:
     from app.api.middleware import SecurityHeadersMiddleware
     from app.api.openapi import build_openapi
     from app.api.routes_activity import router as activity_router
+    from app.api.routes_ai import router as ai_router
     from app.api.routes_auth import router as auth_router
     from app.api.routes_export import router as export_router
     from app.api.routes_leads import router as leads_router
@@ -39,6 +40,7 @@ def install(app: FastAPI) -> None:
     app.include_router(session_router)
     app.include_router(export_router)
     app.include_router(leads_router)
+    app.include_router(ai_router)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:

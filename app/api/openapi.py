@@ -180,6 +180,17 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
             "responses": {"200": {"description": "activities", "content": {
                 "application/json": {"schema": {"type": "object", "required": ["records"]}}}},
                 **_errors("400", "401")}}},
+        "/api/ai/smart-briefing": {"post": {
+            "summary": "AI briefing of an account (JSON, or server-sent events with "
+                       "Accept: text/event-stream: delta, notice, briefing, done, error)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["account_id"], "additionalProperties": False,
+                "properties": {"account_id": {"type": "string", "maxLength": 64},
+                               "regenerate": {"type": "boolean"}}}}}},
+            "responses": {"200": {"description": "the briefing", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["briefing"]}},
+                "text/event-stream": {"schema": {"type": "string"}}}},
+                **_errors("400", "401", "404", "413", "422", "429")}}},
         "/api/metadata/objects": {"get": {"summary": "Objects you may read", "responses": {
             "200": {"description": "objects", "content": {"application/json": {
                 "schema": {"type": "object"}}}}, **_errors("401")}}},

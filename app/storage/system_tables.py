@@ -51,3 +51,26 @@ class Credential(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=32)
     password_hash: str = Field(max_length=255)
     changed_at: NaiveDatetime
+
+
+class AiBriefing(SQLModel, table=True):
+    """Stored AI briefings (app/ai/store.py): per account and user, with the fingerprint of
+    the context they were built from, cost and timing, and the user's feedback."""
+
+    __tablename__ = "ai_briefing"
+    __table_args__ = (Index("ix_ai_briefing_lookup", "account_id", "user_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_id: str = Field(max_length=32)
+    user_id: str | None = Field(default=None, max_length=32)
+    fingerprint: str = Field(max_length=64)
+    provider: str = Field(max_length=32)
+    model: str = Field(max_length=100)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    duration_ms: int = 0
+    fallback_reason: str | None = Field(default=None, max_length=500)
+    created_at: NaiveDatetime = Field(index=True)
+    briefing: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    feedback: str | None = Field(default=None, max_length=8)
+    feedback_at: NaiveDatetime | None = None

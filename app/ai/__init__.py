@@ -1,0 +1,1 @@
+"""AI smart briefing: context, providers, grounding, storage, service (no UI)."""
