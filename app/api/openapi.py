@@ -227,6 +227,9 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
             "tags": tag, "summary": "Audit trail", "parameters": [id_param],
             "responses": {"200": {"description": "entries", "content": {"application/json": {
                 "schema": {"type": "object"}}}}, **_errors("401", "403", "404")}}}
+    from app.api.routes_dashboards import openapi_paths as dashboard_paths
+
+    paths.update(dashboard_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "HotCRM API", "version": "1.0",
