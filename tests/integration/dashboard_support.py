@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, text
 from app.objectql.service import ObjectQL
 from tests.conftest import Team, fixed_clock, make_team
 
-TODAY = datetime(2025, 5, 14, 10, 30)  # Q2 2025: this quarter = Apr–Jun
+TODAY = datetime(2025, 5, 14, 10, 30)  # Q2 2025: this quarter = April to June
 THIS_Q = (date(2025, 4, 1), date(2025, 7, 1))
 LAST_Q = (date(2025, 1, 1), date(2025, 4, 1))
 INDUSTRIES = ["technology", "finance", "retail", None]
