@@ -230,6 +230,12 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
     from app.api.routes_dashboards import openapi_paths as dashboard_paths
 
     paths.update(dashboard_paths())
+    if "lead" in registry:
+        from app.api.routes_leads import openapi_paths as lead_paths
+
+        extra_paths, extra_schemas = lead_paths()
+        paths.update(extra_paths)
+        schemas.update(extra_schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "HotCRM API", "version": "1.0",

@@ -39,7 +39,7 @@ DEMO_USERS: list[dict[str, Any]] = [
 ]
 SELLER_EMAILS = ("alice@hotcrm.local", "bob@hotcrm.local", "manager@hotcrm.local")
 SEEDED_OBJECTS = ("user", "account", "contact", "opportunity", "contract", "activity",
-                  "email", "notification")
+                  "email", "notification", "lead")
 
 INDUSTRIES = ("technology", "finance", "manufacturing", "retail", "healthcare", "education",
               "real_estate", "energy", "consulting", "other")
@@ -177,6 +177,7 @@ class _DemoSeed:
         # Open deals may not close in the past by the clock the validation rules use.
         self.open_base = max(self.today, self.ql.today())
         self.now = datetime.combine(self.today, time(12, 0))
+        self.random_seed = random_seed
         self.rng = random.Random(random_seed)
         self.age_rng = random.Random(random_seed + 1)
         self.fake = Faker("en_US")
@@ -200,6 +201,9 @@ class _DemoSeed:
         self.make_contracts()
         self.make_activities()
         self.make_emails()
+        from app.seed.leads import seed_demo_leads  # it builds on this module's helpers
+
+        seed_demo_leads(self.ql, self.sellers, self.accounts, self.random_seed)
         after = object_counts(self.ql)
         return {name: after[name] - before[name] for name in SEEDED_OBJECTS}
 

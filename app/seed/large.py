@@ -33,6 +33,7 @@ from app.seed.demo import (
     seed_demo,
     slug,
 )
+from app.seed.leads import LargeLinks, large_leads
 from app.storage.db import analyze
 from app.storage.ids import new_id
 
@@ -61,10 +62,11 @@ class _Values(dict):
 
 def seed_large(services: Services, *, accounts: int = 100_000, contacts: int = 300_000,
                opportunities: int = 200_000, activities: int = 1_000_000, emails: int = 0,
-               random_seed: int = 42, progress: bool = True) -> dict[str, int]:
+               leads: int = 50_000, random_seed: int = 42, progress: bool = True
+               ) -> dict[str, int]:
     """Bulk-load a large org (owners spread over the demo sales users); returns counts."""
     counts = _LargeSeed(services, random_seed, progress).run(
-        accounts, contacts, opportunities, activities, emails)
+        accounts, contacts, opportunities, activities, emails, leads)
     # Fresh statistics, or the planner guesses: a rep's related list went from 800 ms to
     # 0.4 ms on 1M activities once SQLite knew `account` is far more selective than `owner`.
     analyze(services.engine)
@@ -84,7 +86,8 @@ def seed_scale(services: Services, scale: str | int, random_seed: int = 42, *,
                          f"not {scale!r}")
     n = int(text)
     return seed_large(services, accounts=n, contacts=3 * n, opportunities=2 * n,
-                      activities=10 * n, random_seed=random_seed, progress=progress)
+                      activities=10 * n, leads=n // 2, random_seed=random_seed,
+                      progress=progress)
 
 
 def _distribute(rng: random.Random, total: int, buckets: int) -> tuple[array, array]:
@@ -117,9 +120,11 @@ class _LargeSeed:
         rng = self.rng
         _Values.filler = texts.fill_values(rng)
         self.fillers = [texts.fill_values(rng) for _ in range(64)]
+        # Leads draw from their own stream: adding them changed none of the other rows.
+        self.lead_rng = random.Random(f"{random_seed}-leads")
 
     def run(self, n_accounts: int, n_contacts: int, n_opps: int, n_activities: int,
-            n_emails: int) -> dict[str, int]:
+            n_emails: int, n_leads: int = 0) -> dict[str, int]:
         users = ensure_demo_users(self.services)
         admin = users[DEMO_USERS[0]["email"]]
         self.ctx = Context.system(admin.user_id)
@@ -137,6 +142,12 @@ class _LargeSeed:
         counts["activity"] = self._load("activity", n_activities,
                                         self._activities(n_activities))
         counts["email"] = self._load("email", n_emails, self._emails(n_emails))
+        links = LargeLinks(self.account_ids, self.account_names, self.account_owner,
+                           self.contact_ids, self.contact_start, self.contact_count,
+                           self.opp_ids, self.opp_start, self.opp_count)
+        counts["lead"] = self._load("lead", n_leads, large_leads(
+            self.lead_rng, n_leads, [str(s.user_id) for s in self.sellers], links,
+            self.now))
         return counts
 
     def _load(self, object_name: str, total: int, rows: Iterator[dict[str, Any]]) -> int:
@@ -195,6 +206,7 @@ class _LargeSeed:
         taken = existing_values(self.ql, "account", "name")
         numbers = existing_values(self.ql, "account", "account_number")
         self.account_ids: list[str] = []
+        self.account_names: list[str] = []
         self.account_short: list[str] = []
         self.account_domain: list[str] = []
         self.account_owner = array("b")
@@ -239,6 +251,7 @@ class _LargeSeed:
                 "created_at": self._moment(3 * 365),
             }
             self.account_ids.append(account_id)
+            self.account_names.append(name)
             self.account_short.append(_short(name))
             self.account_domain.append(domain)
             self.account_owner.append(owner)

@@ -19,7 +19,8 @@ from app.objectql import Context
 from app.objectql.service import ObjectQL
 from tests.conftest import Team, _empty, _services_for, make_team
 
-BUSINESS_OBJECTS = ("account", "contact", "opportunity", "contract", "activity", "email")
+BUSINESS_OBJECTS = ("account", "contact", "opportunity", "contract", "activity", "email",
+                    "lead")
 ROLES = ("admin", "sales_manager", "sales_rep", "viewer")
 
 # Stored values a viewer must never learn; distinctive, so any leak is easy to spot.
@@ -131,6 +132,9 @@ def build_world(request: pytest.FixtureRequest,
                                   "to_address": "bugs@globex.example",
                                   "account": ids["acc_b"], "opportunity": ids["opp_b"]},
                         t.rep_b)
+    ids["lead_b"] = w.add("lead", {"name": "Peter Parker", "company": "Daily Bugle",
+                                   "email": "peter@bugle.example", "status": "working"},
+                          t.rep_b)
     return w
 
 
@@ -151,6 +155,9 @@ def sample(w: World, obj: str, owner: Context) -> dict[str, Any]:
                 "billing_frequency": "annual"}
     if obj == "activity":
         return {"subject": unique("Follow-up call"), "type": "call", "priority": "high"}
+    if obj == "lead":
+        return {"name": unique("Grace Hopper"), "company": unique("Northwind"),
+                "email": "grace@northwind.example", "status": "new", "source": "web"}
     assert obj == "email"
     return {"subject": unique("Quote"), "direction": "outbound",
             "from_address": "sales@hotcrm.test", "to_address": "buyer@northwind.example"}
@@ -161,4 +168,5 @@ EDITS = {"account": {"description": "Updated in review"},
          "opportunity": {"next_step": "Send proposal"},
          "contract": {"special_terms": "Net 45 agreed"},
          "activity": {"description": "Discussed pricing"},
-         "email": {"body": "Thanks for the call."}}
+         "email": {"body": "Thanks for the call."},
+         "lead": {"status": "working"}}

@@ -48,6 +48,7 @@ SPOT_CHECKS: dict[tuple[str, str, str], bool] = {
     ("sales_rep", "account", "delete"): False,
     ("sales_rep", "account", "create"): True,
     ("sales_rep", "opportunity", "edit"): True,
+    **{("sales_rep", "lead", action): True for action in ("create", "read", "edit", "delete")},
     **{("viewer", obj, "create"): False for obj in BUSINESS_OBJECTS},
     **{("viewer", obj, "read"): True for obj in BUSINESS_OBJECTS},
     **{("admin", obj, action): True for obj in BUSINESS_OBJECTS for action in ACTIONS},
@@ -114,7 +115,7 @@ def test_denied_object_action_writes_nothing(world: World) -> None:
 # -- row level: private objects ---------------------------------------------------------------
 
 B_RECORDS = [("opportunity", "opp_b"), ("contract", "ctr_b"), ("activity", "act_b"),
-             ("email", "em_b")]
+             ("email", "em_b"), ("lead", "lead_b")]
 
 
 @pytest.mark.parametrize(("obj", "key"), B_RECORDS)

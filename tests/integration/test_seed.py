@@ -25,7 +25,8 @@ from tests.conftest import METADATA
 SYSTEM = Context.system()
 STAGES = {"prospecting", "qualification", "needs_analysis", "proposal", "negotiation",
           "closed_won", "closed_lost"}
-BUSINESS = ("account", "contact", "opportunity", "contract", "activity", "email")
+BUSINESS = ("account", "contact", "opportunity", "contract", "activity", "email", "lead")
+LEAD_STATUSES = {"new", "working", "nurturing", "qualified", "unqualified", "converted"}
 
 
 def _all(services: Services, name: str, **kwargs: Any) -> list[dict[str, Any]]:
@@ -96,9 +97,10 @@ def test_demo_seed(services: Services, tmp_path: Path) -> None:
     # volumes
     stored = {name: ql.count(SYSTEM, name)[0] for name in (*BUSINESS, "notification")}
     assert {k: counts[k] for k in stored} == stored
-    assert 55 <= stored["account"] <= 65
-    assert 200 <= stored["contact"] <= 320
-    assert 140 <= stored["opportunity"] <= 160
+    assert 60 <= stored["account"] <= 75  # 60, plus those created by converting leads
+    assert 200 <= stored["contact"] <= 330
+    assert 140 <= stored["opportunity"] <= 175
+    assert stored["lead"] == 80
     assert 900 <= stored["activity"] <= 1200
     assert 250 <= stored["email"] <= 350
     assert stored["notification"] > 0
@@ -161,6 +163,8 @@ def test_demo_seed(services: Services, tmp_path: Path) -> None:
     for text in [m["body"] for m in mails] + [a["subject"] for a in activities]:
         assert "{" not in text and "}" not in text
 
+    _assert_demo_leads(services, sellers)
+
     # the same random seed gives the same data in a fresh database
     if services.engine.dialect.name == "sqlite":
         other = build_services(database_url=f"sqlite:///{tmp_path / 'again.db'}",
@@ -169,7 +173,8 @@ def test_demo_seed(services: Services, tmp_path: Path) -> None:
             seed_demo(other, random_seed=42, today=today)
             for name, fields in (("account", ["name", "industry", "annual_revenue"]),
                                  ("opportunity", ["name", "stage", "amount"]),
-                                 ("contact", ["email", "last_name"])):
+                                 ("contact", ["email", "last_name"]),
+                                 ("lead", ["name", "company", "status", "email"])):
                 ours = ql.find(SYSTEM, name, fields=fields, limit=10_000).records
                 theirs = other.ql.find(SYSTEM, name, fields=fields, limit=10_000).records
                 assert sorted(repr([r[f] for f in fields]) for r in ours) == \
@@ -178,13 +183,60 @@ def test_demo_seed(services: Services, tmp_path: Path) -> None:
             other.engine.dispose()
 
 
+def _assert_demo_leads(services: Services, sellers: set[str]) -> None:
+    """Leads in every status, source and rating; converted ones went through the real
+    conversion: linked account, contact (and mostly an opportunity) that agree."""
+    ql = services.ql
+    now = ql.clock()
+    leads = _assert_rules_hold(services, "lead")
+    assert Counter(lead["status"] for lead in leads) == {
+        "new": 14, "working": 14, "nurturing": 10, "qualified": 10, "unqualified": 14,
+        "converted": 18}
+    assert {lead["source"] for lead in leads} == set(ql.object("lead").field("source")
+                                                     .option_values)
+    assert {lead["rating"] for lead in leads} == {"hot", "warm", "cold"}
+    assert len({lead["industry"] for lead in leads}) >= 8
+    assert {lead["owner"] for lead in leads} == sellers
+    assert all(lead["email"] or lead["phone"] for lead in leads)
+    created = sorted(lead["created_at"] for lead in leads)
+    assert created[0] < now - timedelta(days=120) and created[-1] > now - timedelta(days=14)
+    assert all(lead["unqualified_reason"] for lead in leads if lead["status"] == "unqualified")
+    accounts = {a["id"]: a for a in _all(services, "account")}
+    contacts = {c["id"]: c for c in _all(services, "contact")}
+    opps = {o["id"]: o for o in _all(services, "opportunity")}
+    per_account = Counter(c["account"] for c in contacts.values())
+    attached = created_accounts = 0
+    for lead in leads:
+        links = [lead["converted_account"], lead["converted_contact"], lead["converted_at"]]
+        if lead["status"] != "converted":
+            assert links == [None, None, None] and lead["converted_opportunity"] is None
+            continue
+        account = accounts[lead["converted_account"]]
+        contact = contacts[lead["converted_contact"]]
+        assert account["name"].lower() == lead["company"].lower()
+        assert contact["account"] == account["id"] and contact["email"] == lead["email"]
+        assert f"{contact['first_name']} {contact['last_name']}" == lead["name"]
+        assert account["owner"] == contact["owner"] == lead["owner"]
+        assert lead["created_at"] < lead["converted_at"] <= now
+        if lead["converted_opportunity"]:
+            opp = opps[lead["converted_opportunity"]]
+            assert opp["account"] == account["id"] and opp["contact"] == contact["id"]
+            assert opp["stage"] == "prospecting" and opp["owner"] == lead["owner"]
+        if per_account[account["id"]] == 1:
+            created_accounts += 1
+        else:
+            attached += 1
+    assert attached >= 3 and created_accounts >= 3
+    assert sum(bool(lead["converted_opportunity"]) for lead in leads) >= 9
+
+
 # -- scale ------------------------------------------------------------------------------
 def test_seed_scale_by_account_count(services: Services) -> None:
     ql = services.ql
     counts = seed_scale(services, "50", random_seed=3, progress=False)
-    assert {k: counts[k] for k in ("account", "contact", "opportunity", "activity")} == \
-        {"account": 50, "contact": 150, "opportunity": 100, "activity": 500}
-    for name in ("account", "contact", "opportunity", "activity", "contract"):
+    assert {k: counts[k] for k in ("account", "contact", "opportunity", "activity", "lead")} \
+        == {"account": 50, "contact": 150, "opportunity": 100, "activity": 500, "lead": 25}
+    for name in ("account", "contact", "opportunity", "activity", "contract", "lead"):
         assert ql.count(SYSTEM, name)[0] == counts[name]
     users = _users_by_email(services)
     assert set(users) == {u["email"] for u in DEMO_USERS}
@@ -206,6 +258,9 @@ def test_seed_scale_by_account_count(services: Services) -> None:
     assert len({o["stage"] for o in opps}) >= 5
     for name in ("account", "contact", "contract", "activity"):
         _assert_rules_hold(services, name)
+    leads = _assert_rules_hold(services, "lead")
+    assert len({lead["status"] for lead in leads}) >= 5
+    opp_by_id = {o["id"]: o for o in opps}
     _assert_won_deals_booked(services)
     accounts = {a["id"]: a for a in _all(services, "account")}
     contacts = {c["id"]: c for c in _all(services, "contact")}
@@ -216,6 +271,17 @@ def test_seed_scale_by_account_count(services: Services) -> None:
     sellers = {users[e]["id"] for e in ("alice@hotcrm.local", "bob@hotcrm.local",
                                         "manager@hotcrm.local")}
     assert {a["owner"] for a in accounts.values()} == sellers
+    assert {lead["owner"] for lead in leads} <= sellers
+    for lead in leads:
+        if lead["status"] != "converted":
+            assert lead["converted_account"] is None and lead["converted_at"] is None
+            continue
+        account = accounts[lead["converted_account"]]
+        assert lead["company"] == account["name"] and lead["owner"] == account["owner"]
+        assert contacts[lead["converted_contact"]]["account"] == account["id"]
+        if lead["converted_opportunity"]:
+            assert opp_by_id[lead["converted_opportunity"]]["account"] == account["id"]
+        assert lead["created_at"] <= lead["converted_at"] <= ql.clock()
 
     # a second run adds to the data without clashing on unique names or emails
     again = seed_scale(services, 20, random_seed=3, progress=False)

@@ -41,7 +41,7 @@ def _problems(meta: Path) -> list:
 def test_core_objects_load_with_every_field_of_objects_md() -> None:
     registry = load_registry(ROOT / "metadata")
     assert {o.name for o in registry.business_objects} == {
-        "account", "contact", "opportunity", "contract", "activity", "email"}
+        "account", "contact", "opportunity", "contract", "activity", "email", "lead"}
     opp = registry["opportunity"]
     assert opp.field("stage").option("negotiation").extra("probability") == 80
     assert opp.field("expected_revenue").value_type == "currency"
@@ -56,6 +56,35 @@ def test_core_objects_load_with_every_field_of_objects_md() -> None:
                         "Billing address", "Shipping address", "Other"]
     # system fields exist on every object without being declared
     assert {"id", "owner", "created_at", "version"} <= set(registry["email"].all_fields)
+
+
+def test_lead_object_of_design_md() -> None:
+    registry = load_registry(ROOT / "metadata")
+    lead = registry["lead"]
+    assert lead.sharing_model == "private"
+    assert {"name", "company", "title", "email", "phone", "status", "source", "rating",
+            "industry", "owner", "converted_account", "converted_contact",
+            "converted_opportunity", "converted_at"} <= set(lead.all_fields)
+    assert lead.field("name").required
+    assert lead.field("status").option_values == [
+        "new", "working", "nurturing", "qualified", "unqualified", "converted"]
+    assert all(o.color for o in lead.field("status").options)
+    # the same industries as accounts, so converting never loses the value
+    assert lead.field("industry").option_values == \
+        registry["account"].field("industry").option_values
+    assert lead.field("source").option_values == \
+        registry["contact"].field("lead_source").option_values
+    for name, target in [("converted_account", "account"), ("converted_contact", "contact"),
+                         ("converted_opportunity", "opportunity")]:
+        assert lead.field(name).reference_to == target and lead.field(name).readonly
+    assert {"all", "my_leads", "open_leads"} <= set(lead.list_views)
+    assert any(v.kanban and v.kanban.group_by == "status" for v in lead.list_views.values())
+    assert {f.name for f in lead.searchable_fields} >= {"name", "company", "email"}
+    for role in ("sales_manager", "sales_rep"):
+        rights = registry.permissions[role].object("lead")
+        assert rights.create and rights.read and rights.edit and not rights.view_all
+    viewer = registry.permissions["viewer"].object("lead")
+    assert viewer.read and viewer.view_all and not viewer.edit
 
 
 def test_unknown_field_type_names_file_line_object_and_field(meta: Path) -> None:
@@ -121,7 +150,7 @@ def test_check_metadata_cli_reports_and_exits_non_zero(meta: Path) -> None:
     good = subprocess.run([sys.executable, "-m", "app.cli", "check-metadata", "--dir",
                            str(ROOT / "metadata")], capture_output=True, text=True, cwd=ROOT)
     assert good.returncode == 0, good.stderr
-    assert "6 objects" in good.stdout
+    assert "7 objects" in good.stdout
 
 
 def test_permission_sets_load_and_report_unknown_names(meta: Path) -> None:
