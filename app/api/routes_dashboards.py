@@ -116,6 +116,16 @@ def kpi_pipeline(ctx: Caller, period: Period = None, owner: Owner = None,
                           "count": row["count"]})
 
 
+@router.get("/kpi/leads", summary="New leads in the period, qualified and unqualified")
+def kpi_leads(ctx: Caller, period: Period = None, owner: Owner = None,
+              start: From = None, to: To = None) -> Response:
+    data = _sales_widget(ctx, "new_leads", period, owner, start, to)
+    row = data["row"]
+    return json_response({"count": row["count"], "qualified": row["qualified"],
+                          "unqualified": row["unqualified"], "rate": row["rate"],
+                          "previous": data.get("previous"), "growth": data.get("change")})
+
+
 @router.get("/pipeline/stages", summary="Open pipeline per stage (count and amount)")
 def pipeline_stages(ctx: Caller, period: Period = None, owner: Owner = None,
                     start: From = None, to: To = None) -> Response:
@@ -171,6 +181,10 @@ def openapi_paths() -> dict[str, Any]:
         "/api/kpi/pipeline": {"get": {"tags": tag, "summary": "Open and weighted pipeline",
                                       "parameters": filters, "responses": obj({
                                           "open": num, "weighted": num, "count": num})}},
+        "/api/kpi/leads": {"get": {"tags": tag, "summary": "New leads and qualification",
+                                   "parameters": filters, "responses": obj({
+                                       "count": num, "qualified": num, "unqualified": num,
+                                       "rate": num, "previous": num, "growth": num})}},
         "/api/pipeline/stages": {"get": {"tags": tag, "summary": "Open pipeline per stage",
                                          "parameters": filters, "responses": obj({
                                              "stages": {"type": "array"}})}},

@@ -87,4 +87,11 @@ def make_sales_data(ql: ObjectQL) -> SalesData:
         "activity_date": TODAY - timedelta(days=rng.randint(0, 120), hours=rng.randint(0, 9)),
         "due_date": today + timedelta(days=rng.randint(-20, 20)),
         "owner": rng.choice(owners).user_id} for i in range(80)])
+    # "converted" only comes from Convert, which the lead tests cover
+    statuses = ["new", "working", "nurturing", "qualified", "unqualified"]
+    ql.bulk_insert(system, "lead", [{
+        "name": f"Lead {i}", "company": f"Prospect {i}", "email": f"lead{i}@example.com",
+        "status": rng.choice(statuses), "industry": rng.choice(INDUSTRIES),
+        "created_at": TODAY - timedelta(days=rng.randint(0, 200), hours=rng.randint(0, 9)),
+        "owner": rng.choice(owners).user_id} for i in range(90)])
     return SalesData(ql, team)

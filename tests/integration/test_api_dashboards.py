@@ -57,6 +57,18 @@ def test_kpi_endpoints_match_sql(api: Api, sales: SalesData):
     assert stages[0]["label"] == "Prospecting"
 
 
+def test_leads_kpi_matches_sql(api: Api, sales: SalesData):
+    rep = sales.team.rep_b.user_id
+    leads = dict(sales.sql("SELECT status, count(*) FROM lead WHERE owner IN :owners AND "
+                           "created_at >= :s AND created_at < :e GROUP BY status", [rep],
+                           s=THIS_Q[0], e=THIS_Q[1]))
+    body = api.get("/api/kpi/leads?owner=me", as_="rep_b").json()
+    qualified = leads.get("qualified", 0) + leads.get("converted", 0)
+    assert (body["count"], body["qualified"], body["unqualified"]) == (
+        sum(leads.values()), qualified, leads.get("unqualified", 0))
+    assert body["rate"] == pytest.approx(qualified / sum(leads.values()) * 100)
+
+
 def test_definition_and_data(api: Api, sales: SalesData):
     definition = api.get("/api/ui/dashboard/sales", as_="manager").json()
     assert definition["name"] == "sales" and len(definition["widgets"]) >= 15
@@ -100,6 +112,7 @@ def test_auth_and_openapi(api: Api):
     assert api.get("/api/kpi/revenue?owner=", as_="viewer").status_code == 200
     spec = api.get("/api/openapi.json", as_="viewer").json()
     for path in ("/api/ui/dashboard/{name}", "/api/dashboards/{name}/data", "/api/kpi/revenue",
+                 "/api/kpi/leads",
                  "/api/kpi/winrate", "/api/kpi/pipeline", "/api/pipeline/stages"):
         assert "get" in spec["paths"][path], path
     params = {p["name"] for p in spec["paths"]["/api/kpi/revenue"]["get"]["parameters"]}

@@ -55,7 +55,14 @@ def _kpi_oracles(s: SalesData, owners: list[str], span: tuple[date, date]) -> di
                                               owners, **p)]
     [(booked,)] = s.sql("SELECT sum(contract_value) FROM contract WHERE owner IN :owners AND "
                         "start_date >= :s AND start_date < :e", owners, **p)
-    return {"revenue": revenue, "avg_deal_size": average, "deals_won": n,
+    leads = dict(s.sql("SELECT status, count(*) FROM lead WHERE owner IN :owners AND "
+                       "created_at >= :s AND created_at < :e GROUP BY status", owners, **p))
+    new_leads = sum(leads.values())
+    qualified = leads.get("qualified", 0) + leads.get("converted", 0)
+    return {"revenue": revenue,
+            "new_leads": new_leads,
+            "lead_qualification": qualified / new_leads * 100 if new_leads else None,
+            "avg_deal_size": average, "deals_won": n,
             "win_rate": wins / (wins + losses) * 100 if wins + losses else None,
             "sales_cycle": sum(cycles) / len(cycles) if cycles else None,
             "contracts_booked": booked}
