@@ -191,12 +191,16 @@ def _kpi(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState,
          rows: list[dict[str, Any]]) -> dict[str, Any]:
     name = widget.value or next(iter(widget.query.aggregate))
     row = rows[0] if rows else {}
-    value = row.get(name)
+    spec = widget.query.aggregate.get(name)
+    additive = spec is not None and spec[0] in ADDITIVE  # no rows: a sum is 0, not unknown
+    value = row.get(name) if row.get(name) is not None or not additive else 0
     result: dict[str, Any] = {"kind": "kpi", "value": _number(value), "format": widget.format,
                               "row": jsonable(row)}
     if widget.compare == "previous_period" and state.period is not None:
         before = widget_rows(ql, ctx, widget, state, previous=True)
         previous = _number(before[0].get(name) if before else None)
+        if previous is None and additive:
+            previous = 0
         result["previous"] = previous
         result["change"] = _change(_number(value), previous)
         result["better"] = None if result["change"] is None else (
@@ -243,7 +247,9 @@ def _chart(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState,
     labels = labels_for(ql, ctx, obj, [x, *([chart.series] if chart.series else [])], rows)
     if unit is None:
         labels.setdefault(x, {})
-    return {"kind": "chart", "chart": chart.type, "x": x, "y": chart.y_list,
+    first = widget.query.aggregate.get(chart.y_list[0]) if chart.y_list else None
+    y_format = _format(ql, obj, first[1]) if first and first[0] != "count" else "number"
+    return {"kind": "chart", "chart": chart.type, "x": x, "y": chart.y_list, "y_format": y_format,
             "series": chart.series, "text": chart.text, "categories": jsonable(categories),
             "rows": jsonable(rows), "labels": labels, "format": widget.format}
 

@@ -44,7 +44,7 @@ def _kpi_oracles(s: SalesData, owners: list[str], span: tuple[date, date]) -> di
     won = ("FROM opportunity WHERE owner IN :owners AND stage = 'closed_won' "
            "AND close_date >= :s AND close_date < :e")
     p = {"s": span[0], "e": span[1]}
-    [(revenue, average, n)] = s.sql(f"SELECT sum(amount), avg(amount), count(*) {won}",
+    [(revenue, average, n)] = s.sql(f"SELECT coalesce(sum(amount), 0), avg(amount), count(*) {won}",
                                     owners, **p)
     closed = dict(s.sql("SELECT stage, count(*) FROM opportunity WHERE owner IN :owners AND "
                         "stage IN ('closed_won', 'closed_lost') AND close_date >= :s AND "
@@ -53,7 +53,8 @@ def _kpi_oracles(s: SalesData, owners: list[str], span: tuple[date, date]) -> di
     cycles = [(datetime.combine(_d(c), datetime.min.time()) - _dt(created)).total_seconds()
               / 86400 for c, created in s.sql(f"SELECT close_date, created_at {won}",
                                               owners, **p)]
-    [(booked,)] = s.sql("SELECT sum(contract_value) FROM contract WHERE owner IN :owners AND "
+    [(booked,)] = s.sql("SELECT coalesce(sum(contract_value), 0) FROM contract "
+                        "WHERE owner IN :owners AND "
                         "start_date >= :s AND start_date < :e", owners, **p)
     leads = dict(s.sql("SELECT status, count(*) FROM lead WHERE owner IN :owners AND "
                        "created_at >= :s AND created_at < :e GROUP BY status", owners, **p))
@@ -86,10 +87,11 @@ def test_kpis_equal_hand_written_sql(ql: Any, sales: SalesData, who: str):
             assert figure["change"] == pytest.approx(
                 (oracle - before[name]) / abs(before[name]) * 100, abs=0.01)
     [(open_amount, weighted, count)] = sales.sql(
-        f"SELECT sum(amount), sum(expected_revenue), count(*) FROM opportunity "
+        f"SELECT coalesce(sum(amount), 0), coalesce(sum(expected_revenue), 0), count(*) "
+        f"FROM opportunity "
         f"WHERE owner IN :owners AND {OPEN}", owners)
     assert _same(data["pipeline"]["value"], open_amount)
-    assert _same(data["pipeline"]["row"]["weighted"], weighted)
+    assert _same(data["pipeline"]["row"]["weighted"] or 0, weighted)
     assert data["pipeline"]["row"]["count"] == count
     assert _same(data["weighted_pipeline"]["value"], weighted)
     service.close()
@@ -192,7 +194,8 @@ def test_filters_narrow_every_figure(ql: Any, sales: SalesData):
     state = service.state(t.manager, "sales", params)
     data = service.data(t.manager, "sales", state)
     [(revenue, n)] = sales.sql(
-        "SELECT sum(o.amount), count(*) FROM opportunity o JOIN account a ON a.id = o.account "
+        "SELECT coalesce(sum(o.amount), 0), count(*) FROM opportunity o "
+        "JOIN account a ON a.id = o.account "
         "WHERE o.owner IN :owners AND a.industry = 'technology' AND o.stage = 'closed_won' "
         "AND o.close_date >= :s AND o.close_date < :e", [t.rep_a.user_id],
         s=LAST_Q[0], e=LAST_Q[1])

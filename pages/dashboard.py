@@ -1,0 +1,52 @@
+"""`/dashboard/{name}`: a dashboard from metadata, filtered by the URL's parameters."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from app.dashboards.service import Dashboards, dashboards_for
+from app.objectql.context import Context
+from app.objectql.errors import NotFound, ObjectQLError
+from components.dashboard_view import DashboardView
+from components.shell import frame
+from pages.common import services, signed_in, to_login
+
+
+def dashboard_service() -> Dashboards:
+    svc = services()
+    return dashboards_for(svc.ql, svc.settings.redis_url)
+
+
+def show_dashboard(ctx: Context, name: str, params: dict[str, str], base_url: str) -> None:
+    """The dashboard inside the current page; loads its widgets and goes live."""
+    service = dashboard_service()
+    dashboard = service.definition(name)
+    try:
+        state = service.state(ctx, name, params)
+    except ObjectQLError as exc:
+        ui.notify(f"Filters ignored: {exc.message}", type="warning")
+        state = service.state(ctx, name, {})
+    view = DashboardView(service, ctx, dashboard, state, base_url=base_url)
+    view.load_all()
+    unsubscribe = view.go_live()
+    ui.context.client.on_delete(unsubscribe)
+
+
+@ui.page("/dashboard/{name}")
+async def dashboard_page(request: Request, name: str) -> RedirectResponse | None:
+    ctx = signed_in(request)
+    if ctx is None:
+        return to_login(request)
+    service = dashboard_service()
+    try:
+        dashboard = service.definition(name)
+    except NotFound:
+        with frame(ctx, "Not found"):
+            ui.label("This dashboard does not exist.").classes("text-slate-600").props(
+                'data-testid="dashboard-missing"')
+        return None
+    with frame(ctx, dashboard.label, active=f"dashboard:{name}"):
+        show_dashboard(ctx, name, dict(request.query_params), f"/dashboard/{name}")
+    return None
