@@ -108,7 +108,8 @@ class WidgetCard:
         fmt = data.get("format")
         with self.body:
             value = ui.label(format_value(data.get("value"), fmt)).classes(
-                "dash-kpi-value cursor-pointer").props('data-testid="kpi-value"')
+                "dash-kpi-value cursor-pointer").props(
+                f'data-testid="kpi-value" data-value="{data.get("value")}"')
             value.on("click", lambda: self.drill(None))
             value.tooltip(format_value(data.get("value"), fmt, compact=False))
             with ui.row().classes("items-center gap-1 no-wrap text-xs"):
