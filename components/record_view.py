@@ -12,6 +12,7 @@ from app.objectql.context import Context
 from app.objectql.errors import NotFound, ObjectQLError, PermissionDenied
 from app.objectql.service import ObjectQL
 from components.field_widgets import display_value, lookup_expand, record_name
+from components.lead_convert import can_convert, convert_button
 from components.record_editor import RecordEditor, flatten, install_leave_guard, lookup_labels
 from components.record_form import FormState, SectionSpec, form_sections, holds
 from components.record_history import record_history
@@ -176,6 +177,9 @@ class RecordView:
         if editable:
             ui.button("Edit", icon="edit", on_click=lambda: self.show(edit=True)).props(
                 f'{BUTTON} color=primary data-testid="record-edit"')
+        if self.obj.name == "lead" and can_convert(self.record, editable):
+            convert_button(self.ql, self.ctx, self.record, lambda: ui.navigate.to(
+                f"/o/lead/{self.record_id}"))
         if allowed(self.ql, self.ctx, self.obj, "create"):
             ui.button("Clone", icon="content_copy", on_click=lambda: ui.navigate.to(
                 f"/o/{self.obj.name}/new?clone={self.record_id}")).props(
