@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from nicegui import background_tasks, run, ui
 
 from app.dashboards.compute import drill_filters, field_of
-from app.dashboards.filters import PERIOD_LABELS, FilterState, owner_choices, select_options
+from app.dashboards.filters import PERIOD_LABELS, FilterState, select_options
 from app.dashboards.models import PERIOD_PRESETS, DashboardDef, WidgetDef
 from app.dashboards.service import Dashboards
 from app.objectql.context import Context
@@ -227,10 +227,11 @@ class WidgetCard:
 
 class DashboardView:
     def __init__(self, service: Dashboards, ctx: Context, dashboard: DashboardDef,
-                 state: FilterState, *, base_url: str,
+                 state: FilterState, owners: list[dict[str, str]], *, base_url: str,
                  on_state: Callable[[FilterState], None] | None = None):
         self.service, self.ctx, self.dashboard, self.state = service, ctx, dashboard, state
         self.base_url = base_url
+        self.owners = owners
         self.on_state = on_state
         self.cards: dict[str, WidgetCard] = {}
         self._pending: set[str] = set()
@@ -255,7 +256,7 @@ class DashboardView:
                     self._period_filter(f.display_label)
                 elif f.type == "owner":
                     choices = {"": "Everyone" if self.ctx.role != "sales_rep" else "Me",
-                               **{c["value"]: c["label"] for c in owner_choices(ql, self.ctx)}}
+                               **{c["value"]: c["label"] for c in self.owners}}
                     ui.select(choices, value=self.state.owner or "", label=f.display_label,
                               on_change=lambda e: self._set(owner=e.value or None)).props(
                         'dense outlined options-dense data-testid="filter-owner"').classes(
@@ -289,15 +290,16 @@ class DashboardView:
                 'flat round dense aria-label="Apply range" data-testid="filter-apply"')
         self.custom_range.visible = bool(period and period.preset == "custom")
 
-    def _period_changed(self, preset: str) -> None:
+    async def _period_changed(self, preset: str) -> None:
         self.custom_range.visible = preset == "custom"
         if preset != "custom":
-            self._set(period=preset)
+            await self._set(period=preset)
 
-    def _custom_range(self) -> None:
-        self._set(period="custom", start=self.start_input.value, end=self.end_input.value)
+    async def _custom_range(self) -> None:
+        await self._set(period="custom", start=self.start_input.value,
+                        end=self.end_input.value)
 
-    def _set(self, **change: Any) -> None:
+    async def _set(self, **change: Any) -> None:
         params = self.state.to_params()
         if "period" in change:
             params["period"] = change["period"]
@@ -315,10 +317,14 @@ class DashboardView:
             if value:
                 params[name] = value
         try:
-            self.state = self.service.state(self.ctx, self.dashboard.name, params)
+            state = await run.io_bound(self.service.state, self.ctx, self.dashboard.name,
+                                       params)
         except ObjectQLError as exc:
             ui.notify(exc.message, type="warning")
             return
+        if state is None:  # shutting down
+            return
+        self.state = state
         query = urlencode(self.state.to_params())
         ui.navigate.history.replace(self.base_url + (f"?{query}" if query else ""))
         if self.on_state:

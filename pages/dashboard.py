@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import run, ui
 
+from app.dashboards.filters import FilterState, owner_choices
 from app.dashboards.service import Dashboards, dashboards_for
 from app.objectql.context import Context
 from app.objectql.errors import NotFound, ObjectQLError
@@ -19,16 +20,28 @@ def dashboard_service() -> Dashboards:
     return dashboards_for(svc.ql, svc.settings.redis_url)
 
 
-def show_dashboard(ctx: Context, name: str, params: dict[str, str], base_url: str) -> None:
-    """The dashboard inside the current page; loads its widgets and goes live."""
+def prepare(ctx: Context, name: str, params: dict[str, str]
+            ) -> tuple[FilterState, list[dict[str, str]], str | None]:
+    """Filter state and owner choices (database reads: call it off the event loop)."""
     service = dashboard_service()
-    dashboard = service.definition(name)
+    problem = None
     try:
         state = service.state(ctx, name, params)
     except ObjectQLError as exc:
-        ui.notify(f"Filters ignored: {exc.message}", type="warning")
+        problem = f"Filters ignored: {exc.message}"
         state = service.state(ctx, name, {})
-    view = DashboardView(service, ctx, dashboard, state, base_url=base_url)
+    return state, owner_choices(service.ql, ctx), problem
+
+
+def show_dashboard(ctx: Context, name: str, prepared: tuple[FilterState, list[dict[str, str]],
+                                                            str | None], base_url: str) -> None:
+    """The dashboard inside the current page; loads its widgets and goes live."""
+    service = dashboard_service()
+    dashboard = service.definition(name)
+    state, owners, problem = prepared
+    if problem:
+        ui.notify(problem, type="warning")
+    view = DashboardView(service, ctx, dashboard, state, owners, base_url=base_url)
     view.load_all()
     unsubscribe = view.go_live()
     ui.context.client.on_delete(unsubscribe)
@@ -47,6 +60,9 @@ async def dashboard_page(request: Request, name: str) -> RedirectResponse | None
             ui.label("This dashboard does not exist.").classes("text-slate-600").props(
                 'data-testid="dashboard-missing"')
         return None
+    prepared = await run.io_bound(prepare, ctx, name, dict(request.query_params))
+    if prepared is None:  # shutting down
+        return None
     with frame(ctx, dashboard.label, active=f"dashboard:{name}"):
-        show_dashboard(ctx, name, dict(request.query_params), f"/dashboard/{name}")
+        show_dashboard(ctx, name, prepared, f"/dashboard/{name}")
     return None

@@ -9,7 +9,7 @@ from nicegui import ui
 
 from components.shell import frame, readable_objects
 from pages.common import services, signed_in, to_login
-from pages.dashboard import show_dashboard
+from pages.dashboard import prepare, show_dashboard
 
 REP_DASHBOARD, MANAGER_DASHBOARD = "my_day", "sales"
 
@@ -29,7 +29,7 @@ def home(request: Request) -> RedirectResponse | None:
             "text-2xl font-semibold text-slate-800 dark:text-slate-100")
         name = home_dashboard(ctx.role)
         if name in ql.registry.dashboards:
-            show_dashboard(ctx, name, dict(request.query_params), "/")
+            show_dashboard(ctx, name, prepare(ctx, name, dict(request.query_params)), "/")
             ui.label("Your records").classes("text-lg font-semibold text-slate-700 "
                                              "dark:text-slate-200 pt-2")
         with ui.grid(columns="repeat(auto-fill, minmax(220px, 1fr))").classes("w-full gap-4"):
