@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 600
-CHANNEL = "hotcrm:changes"
+CHANNEL = "changes"
 PREFIX = "hotcrm:dash:"
 
 
@@ -94,10 +94,12 @@ class RedisCache:
 
     backend = "redis"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, namespace: str = PREFIX):
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2)
+        self._ns = namespace
+        self._channel = namespace + CHANNEL
         self._origin = f"{os.getpid()}:{id(self)}"
         self._thread: threading.Thread | None = None
         self._pubsub: Any = None
@@ -106,32 +108,32 @@ class RedisCache:
         names = sorted(objects)
         if not names:
             return {}
-        values = self._redis.hmget(PREFIX + "gen", names)
+        values = self._redis.hmget(self._ns + "gen", names)
         return {n: int(v or 0) for n, v in zip(names, values, strict=True)}
 
     def get_many(self, keys: list[str]) -> list[Any | None]:
         if not keys:
             return []
-        raw = self._redis.mget([PREFIX + k for k in keys])
+        raw = self._redis.mget([self._ns + k for k in keys])
         return [json.loads(v) if v is not None else None for v in raw]
 
     def set_many(self, items: dict[str, Any]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for key, value in items.items():
-            pipe.set(PREFIX + key, json.dumps(value, default=str), ex=TTL_SECONDS)
+            pipe.set(self._ns + key, json.dumps(value, default=str), ex=TTL_SECONDS)
         pipe.execute()
 
     def invalidate(self, object_name: str) -> None:
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hincrby(PREFIX + "gen", object_name, 1)
-        pipe.publish(CHANNEL, json.dumps({"object": object_name, "origin": self._origin}))
+        pipe.hincrby(self._ns + "gen", object_name, 1)
+        pipe.publish(self._channel, json.dumps({"object": object_name, "origin": self._origin}))
         pipe.execute()
 
     def listen(self, callback: Callable[[str], None]) -> None:
         if self._thread is not None:
             return
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(CHANNEL)
+        self._pubsub.subscribe(self._channel)
 
         def loop() -> None:
             while self._pubsub is not None:

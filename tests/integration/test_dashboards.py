@@ -270,3 +270,53 @@ def test_cache_is_invalidated_by_change_events(ql: Any, sales: SalesData):
     assert after["deals_won"]["value"] == (before["deals_won"]["value"] or 0) + 1
     assert _same(after["revenue"]["value"], (before["revenue"]["value"] or 0) + deal["amount"])
     service.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import os
+
+    url = os.environ.get("HOTCRM_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("Redis not configured (HOTCRM_TEST_REDIS_URL)")
+    return url
+
+
+def test_redis_cache_is_shared_and_invalidated_across_processes(sqlite_services: Any,
+                                                                redis_url: str):
+    """`here` is this process; a second RedisCache on the same Redis stands for another
+    process: it sees the values, the bumped generation and the pub/sub wake-up."""
+    import threading
+    import uuid
+
+    from app.dashboards.cache import RedisCache
+
+    ql = sqlite_services.ql
+    sales = make_sales_data(ql)
+    namespace = f"hotcrm:test:{uuid.uuid4().hex}:"
+    here = Dashboards(ql, RedisCache(redis_url, namespace))
+    elsewhere = RedisCache(redis_url, namespace)
+    manager = sales.team.manager
+    state = here.state(manager, "sales", {})
+    dashboard = here.definition("sales")
+    first = here.data(manager, "sales", state, ["deals_won"])
+    keys = here._keys(manager, dashboard, [dashboard.widget("deals_won")], state)
+    assert elsewhere.get_many(keys) == [first["deals_won"]]  # one cache for all processes
+    woken = threading.Event()
+    elsewhere.listen(lambda obj: woken.set() if obj == "opportunity" else None)
+    generation = elsewhere.generations(["opportunity"])["opportunity"]
+    deal = ql.find(sales.team.rep_a, "opportunity", fields=["id"],
+                   filters=[["stage", "=", "proposal"], ["amount", "!=", None]],
+                   limit=1).records[0]
+    ql.update(sales.team.rep_a, "opportunity", deal["id"], {"stage": "closed_won",
+                                                           "close_date": "2025-05-14"})
+    assert woken.wait(2), "the other process was not told about the change"
+    assert elsewhere.generations(["opportunity"])["opportunity"] == generation + 1
+    assert elsewhere.get_many(here._keys(manager, dashboard, [dashboard.widget("deals_won")],
+                                         state)) == [None]  # the old entry is never asked for
+    fresh = here.data(manager, "sales", state, ["deals_won"])
+    assert fresh["deals_won"]["value"] == first["deals_won"]["value"] + 1
+    for key in elsewhere._redis.scan_iter(match=namespace + "*"):  # leave the server clean
+        elsewhere._redis.delete(key)
+    elsewhere.close()
+    here.close()
