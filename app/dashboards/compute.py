@@ -8,6 +8,10 @@ may not read is answered with `no_access` instead of a figure.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import date, datetime
 from typing import Any
 
@@ -81,9 +85,41 @@ def field_of(ql: ObjectQL, obj: ObjectDef, path: str) -> FieldDef | None:
     return fd
 
 
+class QueryMemo:
+    """Queries already run in this request: widgets that read the same rows (revenue,
+    average deal, deals won) share one result; a second thread asking for a query being
+    computed waits for it instead of running it again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._results: dict[str, Future[list[dict[str, Any]]]] = {}
+
+    def get(self, key: str, compute: Callable[[], list[dict[str, Any]]]
+            ) -> list[dict[str, Any]]:
+        with self._lock:
+            future = self._results.get(key)
+            owner = future is None
+            if future is None:
+                future = self._results[key] = Future()
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:
+                future.set_exception(exc)
+        return [dict(row) for row in future.result()]  # callers add computed columns
+
+
 def run_query(ql: ObjectQL, ctx: Context, q: QueryDef, state: FilterState, *,
-              previous: bool = False) -> list[dict[str, Any]]:
+              previous: bool = False, memo: QueryMemo | None = None) -> list[dict[str, Any]]:
     filters = substitute(q.filters, ctx, state, previous=previous)
+    if memo is not None:
+        key = json.dumps([q.model_dump(mode="json", exclude={"filters"}), filters],
+                         sort_keys=True, default=str)
+        return memo.get(key, lambda: _run(ql, ctx, q, filters))
+    return _run(ql, ctx, q, filters)
+
+
+def _run(ql: ObjectQL, ctx: Context, q: QueryDef, filters: list[Any]) -> list[dict[str, Any]]:
     if not q.is_aggregate:
         return ql.find(ctx, q.object, fields=q.fields, filters=filters, sort=q.sort or None,
                        limit=q.limit or 10).records
@@ -119,10 +155,11 @@ def _pivot(ql: ObjectQL, q: QueryDef, rows: list[dict[str, Any]]) -> list[dict[s
 
 
 def widget_rows(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState, *,
-                previous: bool = False) -> list[dict[str, Any]]:
-    rows = run_query(ql, ctx, widget.query, state, previous=previous)
+                previous: bool = False, memo: QueryMemo | None = None
+                ) -> list[dict[str, Any]]:
+    rows = run_query(ql, ctx, widget.query, state, previous=previous, memo=memo)
     for merge in widget.merge:
-        more = run_query(ql, ctx, merge.query, state, previous=previous)
+        more = run_query(ql, ctx, merge.query, state, previous=previous, memo=memo)
         by = merge.by or [g for g in merge.query.group_by if g in widget.query.group_by]
         index = {tuple(r.get(k) for k in by): r for r in rows}
         extra = [a for a in merge.query.aggregate]
@@ -173,13 +210,13 @@ def _order(order: list[Any]) -> list[tuple[str, str]]:
 
 # -- one widget --------------------------------------------------------------------------
 def compute_widget(ql: ObjectQL, ctx: Context, dashboard: DashboardDef, widget: WidgetDef,
-                   state: FilterState) -> dict[str, Any]:
+                   state: FilterState, memo: QueryMemo | None = None) -> dict[str, Any]:
     if not widget_readable(ql, ctx, widget):
         return {"kind": widget.kind, **NO_ACCESS}
     try:
-        rows = widget_rows(ql, ctx, widget, state)
+        rows = widget_rows(ql, ctx, widget, state, memo=memo)
         if widget.kind == "kpi":
-            return _kpi(ql, ctx, widget, state, rows)
+            return _kpi(ql, ctx, widget, state, rows, memo)
         if widget.kind == "chart":
             return _chart(ql, ctx, widget, state, rows)
         return _table(ql, ctx, widget, rows)
@@ -188,7 +225,7 @@ def compute_widget(ql: ObjectQL, ctx: Context, dashboard: DashboardDef, widget: 
 
 
 def _kpi(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState,
-         rows: list[dict[str, Any]]) -> dict[str, Any]:
+         rows: list[dict[str, Any]], memo: QueryMemo | None) -> dict[str, Any]:
     name = widget.value or next(iter(widget.query.aggregate))
     row = rows[0] if rows else {}
     spec = widget.query.aggregate.get(name)
@@ -197,7 +234,7 @@ def _kpi(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState,
     result: dict[str, Any] = {"kind": "kpi", "value": _number(value), "format": widget.format,
                               "row": jsonable(row)}
     if widget.compare == "previous_period" and state.period is not None:
-        before = widget_rows(ql, ctx, widget, state, previous=True)
+        before = widget_rows(ql, ctx, widget, state, previous=True, memo=memo)
         previous = _number(before[0].get(name) if before else None)
         if previous is None and additive:
             previous = 0

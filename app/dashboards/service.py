@@ -8,10 +8,11 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.dashboards.cache import LocalCache, RedisCache, WidgetCache, cache_key
-from app.dashboards.compute import compute_widget
+from app.dashboards.compute import QueryMemo, compute_widget
 from app.dashboards.filters import FilterState, parse_state
 from app.dashboards.models import DashboardDef, WidgetDef
 from app.events import ChangeEvent
@@ -24,8 +25,9 @@ ChangeListener = Callable[[str], None]
 
 
 class Dashboards:
-    def __init__(self, ql: ObjectQL, cache: WidgetCache | None = None):
+    def __init__(self, ql: ObjectQL, cache: WidgetCache | None = None, workers: int = 3):
         self.ql = ql
+        self.workers = workers
         self.cache: WidgetCache = cache or LocalCache()
         self._listeners: list[ChangeListener] = []
         self._lock = threading.Lock()
@@ -54,16 +56,26 @@ class Dashboards:
         chosen = [w for w in dashboard.widgets if widgets is None or w.name in set(widgets)]
         keys = self._keys(ctx, dashboard, chosen, state)
         cached = self.cache.get_many(keys)
-        result: dict[str, Any] = {}
-        fresh: dict[str, Any] = {}
-        for widget, key, value in zip(chosen, keys, cached, strict=True):
-            if value is None:
-                value = compute_widget(self.ql, ctx, dashboard, widget, state)
-                fresh[key] = value
-            result[widget.name] = value
+        result = {w.name: value for w, value in zip(chosen, cached, strict=True)
+                  if value is not None}
+        missing = [(w, key) for w, key, value in zip(chosen, keys, cached, strict=True)
+                   if value is None]
+        memo = QueryMemo()
+
+        def compute(widget: WidgetDef) -> dict[str, Any]:
+            return compute_widget(self.ql, ctx, dashboard, widget, state, memo)
+
+        if len(missing) > 1 and self.workers > 1:
+            # SQLite and PostgreSQL both work while Python waits: overlap the queries.
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="widget") as pool:
+                values = list(pool.map(compute, [w for w, _ in missing]))
+        else:
+            values = [compute(w) for w, _ in missing]
+        fresh = {key: value for (_, key), value in zip(missing, values, strict=True)}
+        result.update({w.name: v for (w, _), v in zip(missing, values, strict=True)})
         if fresh:
             self.cache.set_many(fresh)
-        return result
+        return {w.name: result[w.name] for w in chosen}
 
     def widget(self, ctx: Context, name: str, widget: str, state: FilterState) -> Any:
         data = self.data(ctx, name, state, [widget])

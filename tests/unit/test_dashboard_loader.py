@@ -49,7 +49,8 @@ def test_shipped_dashboards_load():
 
 
 def test_every_problem_names_file_line_widget_and_field(meta: Path):
-    path = _edit(meta, "aggregate: {average: [avg, amount]}", "aggregate: {average: [avg, amout]}")
+    path = _edit(meta, "aggregate: {amount: [sum, amount], count: [count, id]}",
+                 "aggregate: {amount: [sum, amout], count: [count, id]}")
     _edit(meta, "group_by: [loss_reason]", "group_by: [loss_reasons]")
     _edit(meta, "rate: \"closed_won_n / (closed_won_n + closed_lost_n) * 100\"",
           "rate: \"closed_won_n / (closed_won_n + closed_lostn) * 100\"")
@@ -59,14 +60,14 @@ def test_every_problem_names_file_line_widget_and_field(meta: Path):
     with pytest.raises(MetadataError) as caught:
         load_registry(meta)
     problems = {(p.object, p.field): p for p in caught.value.problems}
-    assert set(problems) == {("sales.avg_deal_size", "amout"),
+    assert set(problems) == {("sales.funnel", "amout"),
                              ("sales.loss_reasons", "loss_reasons"),
                              ("sales.loss_reasons", "loss_reason"),  # chart x no longer a column
                              ("sales.win_rate", "rate"), ("sales.revenue_by_industry", "revenu"),
                              ("sales.leaderboard", "activity_date")}
     assert all(p.file == str(path) for p in problems.values())
-    assert problems[("sales.avg_deal_size", "amout")].line == _line_of(path, "[avg, amout]")
-    amout = problems[("sales.avg_deal_size", "amout")]
+    assert problems[("sales.funnel", "amout")].line == _line_of(path, "[sum, amout]")
+    amout = problems[("sales.funnel", "amout")]
     assert "unknown field 'amout' on opportunity" in amout.message
     assert problems[("sales.loss_reasons", "loss_reasons")].line == _line_of(path, "[loss_reasons]")
     assert "closed_lostn" in problems[("sales.win_rate", "rate")].message
