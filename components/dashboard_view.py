@@ -340,9 +340,13 @@ class DashboardView:
         self.period_label.text = period.label if period else ""
 
     # -- loading and live updates ---------------------------------------------------------
-    def load_all(self, names: set[str] | None = None) -> None:
+    def load_all(self, names: set[str] | None = None, *,
+                 ready: dict[str, Any] | None = None) -> None:
+        """Load widgets in the background; those in `ready` (cached) are drawn at once."""
         for name, card in self.cards.items():
-            if names is None or name in names:
+            if ready and name in ready:
+                card.show(ready[name])
+            elif names is None or name in names:
                 background_tasks.create(card.load(), name=f"widget-{name}")
 
     def option_colors(self, widget: WidgetDef) -> dict[str, dict[str, str]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import run, ui
@@ -20,9 +23,16 @@ def dashboard_service() -> Dashboards:
     return dashboards_for(svc.ql, svc.settings.redis_url)
 
 
-def prepare(ctx: Context, name: str, params: dict[str, str]
-            ) -> tuple[FilterState, list[dict[str, str]], str | None]:
-    """Filter state and owner choices (database reads: call it off the event loop)."""
+@dataclass
+class Prepared:
+    state: FilterState
+    owners: list[dict[str, str]]
+    cached: dict[str, Any]  # widgets already in the cache: drawn in the first HTML
+    problem: str | None = None
+
+
+def prepare(ctx: Context, name: str, params: dict[str, str]) -> Prepared:
+    """Filter state, owner choices and cached widgets (reads: call it off the event loop)."""
     service = dashboard_service()
     problem = None
     try:
@@ -30,19 +40,19 @@ def prepare(ctx: Context, name: str, params: dict[str, str]
     except ObjectQLError as exc:
         problem = f"Filters ignored: {exc.message}"
         state = service.state(ctx, name, {})
-    return state, owner_choices(service.ql, ctx), problem
+    return Prepared(state, owner_choices(service.ql, ctx), service.cached(ctx, name, state),
+                    problem)
 
 
-def show_dashboard(ctx: Context, name: str, prepared: tuple[FilterState, list[dict[str, str]],
-                                                            str | None], base_url: str) -> None:
+def show_dashboard(ctx: Context, name: str, prepared: Prepared, base_url: str) -> None:
     """The dashboard inside the current page; loads its widgets and goes live."""
     service = dashboard_service()
     dashboard = service.definition(name)
-    state, owners, problem = prepared
-    if problem:
-        ui.notify(problem, type="warning")
-    view = DashboardView(service, ctx, dashboard, state, owners, base_url=base_url)
-    view.load_all()
+    if prepared.problem:
+        ui.notify(prepared.problem, type="warning")
+    view = DashboardView(service, ctx, dashboard, prepared.state, prepared.owners,
+                         base_url=base_url)
+    view.load_all(ready=prepared.cached)
     unsubscribe = view.go_live()
     ui.context.client.on_delete(unsubscribe)
 
