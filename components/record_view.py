@@ -148,7 +148,8 @@ class RecordView:
                     ui.label(record_name(obj, record) or f"({obj.label})").classes(
                         "text-xl font-semibold text-slate-900 dark:text-white break-words"
                     ).props('data-testid="record-title"')
-                with ui.row().classes("gap-2 shrink-0 no-wrap max-sm:ml-14"):
+                with ui.row().classes(
+                        "gap-2 shrink-0 sm:flex-nowrap max-sm:ml-14 max-sm:w-[calc(100%-3.5rem)]"):
                     self._actions(editing)
             with ui.row().classes("w-full gap-x-8 gap-y-2 sm:pl-14"):
                 for name in key_fields(self.sections, obj):

@@ -44,7 +44,7 @@ def openapi_paths() -> tuple[dict[str, Any], dict[str, Any]]:
                                      "description": "implies create_opportunity"}}},
         "LeadConversion": {
             "type": "object", "required": ["account", "contact", "lead"], "properties": {
-                "account": ref("Account"),
+                "account": {"anyOf": [ref("Account"), {"type": "null"}]},
                 "contact": {"anyOf": [ref("Contact"), {"type": "null"}]},
                 "opportunity": ref("Opportunity"), "lead": ref("Lead"),
                 "already_converted": {"type": "boolean",

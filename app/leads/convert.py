@@ -65,7 +65,7 @@ class ConvertOptions:
 
 @dataclass
 class Conversion:
-    account: dict[str, Any]
+    account: dict[str, Any] | None  # None only when a converted lead's account is gone
     contact: dict[str, Any] | None
     opportunity: dict[str, Any] | None
     lead: dict[str, Any]
@@ -144,8 +144,7 @@ def _existing(ql: ObjectQL, ctx: Context, lead: dict[str, Any]) -> Conversion:
         except NotFound:  # deleted since, or not visible to this user
             return None
 
-    account = linked("account", "converted_account")
-    return Conversion(account or {"id": lead.get("converted_account")},
+    return Conversion(linked("account", "converted_account"),
                       linked("contact", "converted_contact"),
                       linked("opportunity", "converted_opportunity"), lead,
                       already_converted=True)

@@ -28,10 +28,13 @@ def test_home_lists_objects_with_demo_counts(live_server: str, page) -> None:
     cards = page.locator("[data-object]")
     cards.first.wait_for()
     names = sorted(cards.evaluate_all("els => els.map(e => e.dataset.object)"))
-    assert names == ["account", "activity", "contact", "contract", "email", "opportunity"]
+    assert names == ["account", "activity", "contact", "contract", "email", "lead",
+                     "opportunity"]
     accounts = page.locator('[data-object="account"] .record-count').inner_text()
     assert int(accounts.replace(",", "")) >= 50
     contracts = page.locator('[data-object="contract"] .record-count').inner_text()
     assert int(contracts.replace(",", "")) > 0  # won deals booked their contracts
+    leads = page.locator('[data-object="lead"] .record-count').inner_text()
+    assert int(leads.replace(",", "")) == 80
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)

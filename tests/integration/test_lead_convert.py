@@ -193,12 +193,20 @@ def test_converting_again_returns_the_same_records_and_creates_nothing(ql: Objec
         again = convert_lead(ql, who, lead["id"], ConvertOptions(create_opportunity=True,
                                                                  opportunity_name="Other"))
         assert again.already_converted
+        assert again.account is not None and first.account is not None
         assert again.account["id"] == first.account["id"]
         assert again.contact is not None and first.contact is not None
         assert again.contact["id"] == first.contact["id"]
         assert again.opportunity is not None and first.opportunity is not None
         assert again.opportunity["id"] == first.opportunity["id"]
     assert snapshot(ql) == before
+    # a deleted record unlinks itself from the lead; converting still creates nothing
+    assert first.opportunity is not None
+    ql.delete(team.rep_a, "opportunity", first.opportunity["id"])
+    assert ql.get(SYSTEM, "lead", lead["id"])["converted_opportunity"] is None
+    later = convert_lead(ql, team.rep_a, lead["id"], ConvertOptions(create_opportunity=True))
+    assert later.already_converted and later.opportunity is None
+    assert ql.count(SYSTEM, "opportunity")[0] == 0
 
 
 def test_concurrent_conversions_of_one_lead_create_one_set_of_records(
