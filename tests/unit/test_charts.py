@@ -56,3 +56,15 @@ def test_formats_and_csv():
                                           ["Proposal", 50.0]]
     kpi = {"kind": "kpi", "value": 3, "previous": 2, "change": 50.0}
     assert csv_rows(kpi, "Deals won")[1] == ["Deals won", 3, 2, 50.0]
+
+
+def test_every_chart_type_builds_a_trace_per_point():
+    for kind, trace_type in (("pie", "pie"), ("donut", "pie"), ("treemap", "treemap"),
+                             ("line", "scatter"), ("area", "scatter"), ("bar", "bar")):
+        built = build_figure({**FUNNEL, "chart": kind})
+        [trace] = built.figure["data"]
+        assert trace["type"] == trace_type, kind
+        assert [built.points[i] for i in trace["customdata"]] == [{"stage": "prospecting"},
+                                                                  {"stage": "proposal"}]
+    assert build_figure({**FUNNEL, "chart": "donut"}).figure["data"][0]["hole"] > 0
+    assert build_figure({**FUNNEL, "chart": "area"}).figure["data"][0]["fill"] == "tozeroy"
