@@ -65,7 +65,8 @@ def _check(args: argparse.Namespace) -> int:
     registry = load_registry(directory)  # MetadataError is reported by main()
     objects = registry.business_objects
     fields = sum(len(o.fields) for o in objects)
-    print(f"OK: {len(objects)} objects, {fields} fields in {directory}")
+    print(f"OK: {len(objects)} objects, {fields} fields, {len(registry.dashboards)} "
+          f"dashboards in {directory}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Home: the signed-in user's objects with live record counts."""
+"""Home: the sales dashboard for managers (and admins, viewers), "My day" for reps, then
+the signed-in user's objects with live record counts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from nicegui import ui
 
 from components.shell import frame, readable_objects
 from pages.common import services, signed_in, to_login
+from pages.dashboard import prepare, show_dashboard
+
+REP_DASHBOARD, MANAGER_DASHBOARD = "my_day", "sales"
+
+
+def home_dashboard(role: str) -> str:
+    return REP_DASHBOARD if role == "sales_rep" else MANAGER_DASHBOARD
 
 
 @ui.page("/")
@@ -19,6 +27,11 @@ def home(request: Request) -> RedirectResponse | None:
     with frame(ctx, "Home", active="home"):
         ui.label(f"Welcome back, {ctx.name.split(' ')[0] or 'there'}").classes(
             "text-2xl font-semibold text-slate-800 dark:text-slate-100")
+        name = home_dashboard(ctx.role)
+        if name in ql.registry.dashboards:
+            show_dashboard(ctx, name, prepare(ctx, name, dict(request.query_params)), "/")
+            ui.label("Your records").classes("text-lg font-semibold text-slate-700 "
+                                             "dark:text-slate-200 pt-2")
         with ui.grid(columns="repeat(auto-fill, minmax(220px, 1fr))").classes("w-full gap-4"):
             for obj in readable_objects(ctx):
                 count, capped = ql.count(ctx, obj.name)

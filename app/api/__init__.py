@@ -20,6 +20,7 @@ def install(app: FastAPI) -> None:
     from app.api.routes_activity import router as activity_router
     from app.api.routes_ai import router as ai_router
     from app.api.routes_auth import router as auth_router
+    from app.api.routes_dashboards import router as dashboards_router
     from app.api.routes_export import router as export_router
     from app.api.routes_leads import router as leads_router
     from app.api.routes_objects import router as objects_router
@@ -39,6 +40,7 @@ def install(app: FastAPI) -> None:
     app.include_router(activity_router)
     app.include_router(session_router)
     app.include_router(export_router)
+    app.include_router(dashboards_router)
     app.include_router(leads_router)
     app.include_router(ai_router)
 

@@ -238,6 +238,9 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
             "tags": tag, "summary": "Audit trail", "parameters": [id_param],
             "responses": {"200": {"description": "entries", "content": {"application/json": {
                 "schema": {"type": "object"}}}}, **_errors("401", "403", "404")}}}
+    from app.api.routes_dashboards import openapi_paths as dashboard_paths
+
+    paths.update(dashboard_paths())
     if "lead" in registry:
         from app.api.routes_leads import openapi_paths as lead_paths
 

@@ -263,9 +263,12 @@ def load_registry(directory: Path | str) -> Registry:
             finalize_object(obj)
     check_objects(objects, collector, _compile)
     permissions = _load_permissions(directory, objects, collector)
+    from app.dashboards.loader import load_dashboards
+
+    dashboards = load_dashboards(directory, objects, collector)
     if collector.problems:
         raise MetadataError(collector.problems)
-    return Registry(objects, permissions)
+    return Registry(objects, permissions, dashboards)
 
 
 def _check_names(obj: ObjectDef, collector: ProblemCollector) -> None:

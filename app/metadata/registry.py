@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 
+from app.dashboards.models import DashboardDef
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.permissions import PermissionSet
 
@@ -21,9 +22,11 @@ class UnknownObject(KeyError):
 
 class Registry(Mapping[str, ObjectDef]):
     def __init__(self, objects: dict[str, ObjectDef],
-                 permissions: dict[str, PermissionSet] | None = None):
+                 permissions: dict[str, PermissionSet] | None = None,
+                 dashboards: dict[str, DashboardDef] | None = None):
         self._objects = dict(objects)
         self.permissions: dict[str, PermissionSet] = dict(permissions or {})
+        self.dashboards: dict[str, DashboardDef] = dict(dashboards or {})
 
     def __getitem__(self, name: str) -> ObjectDef:
         try:

@@ -16,6 +16,7 @@ from app import audit
 from app.events import ChangeEvent, EventBus
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry, UnknownObject
+from app.objectql.buckets import day_number, group_column
 from app.objectql.compiler import SelectBuilder
 from app.objectql.context import Context
 from app.objectql.errors import NotFound, PermissionDenied, QueryError
@@ -394,7 +395,8 @@ class ObjectQL:
         self.security.check_object(ctx, obj, "read")
         b = self._builder(ctx, obj)
         group_by = list(dict.fromkeys(group_by or []))  # a repeated name is one group
-        group_cols = [b.resolve(name, "group")[0].label(name) for name in group_by]
+        grouped = [group_column(b, name) for name in group_by]
+        group_cols = [column.label(name) for column, name in zip(grouped, group_by, strict=True)]
         agg_cols = []
         for alias, (fn, path) in (aggregate or {"count": ("count", "id")}).items():
             if alias in (group_by or []):
@@ -403,6 +405,9 @@ class ObjectQL:
                 agg_cols.append(func.count().label(alias))
                 continue
             column, fd = b.resolve(path, "aggregate")
+            if fn == "avg" and fd.value_type in ("date", "datetime"):
+                agg_cols.append(func.avg(day_number(column)).label(alias))
+                continue
             if fn in ("sum", "avg") and fd.value_type not in ("number", "currency", "percent"):
                 raise QueryError(f"cannot {fn} '{path}': it is not numeric")
             if fn in ("min", "max") and fd.value_type in ("boolean", "json", "multiselect"):
@@ -415,7 +420,7 @@ class ObjectQL:
         if where is not None:
             stmt = stmt.where(where)
         if group_cols:
-            stmt = stmt.group_by(*[b.resolve(n, "group")[0] for n in group_by or []])
+            stmt = stmt.group_by(*grouped)
         order = []
         labels = {c.name: c for c in [*group_cols, *agg_cols]}
         for name, direction in parse_sort(sort):

@@ -179,6 +179,7 @@ class _DemoSeed:
         self.now = datetime.combine(self.today, time(12, 0))
         self.random_seed = random_seed
         self.rng = random.Random(random_seed)
+        self.age_rng = random.Random(random_seed + 1)
         self.fake = Faker("en_US")
         self.fake.seed_instance(random_seed)
         self.accounts: list[dict[str, Any]] = []
@@ -389,6 +390,11 @@ class _DemoSeed:
             else:
                 row.update(stage=stage, next_step=rng.choice(texts.NEXT_STEPS),
                            close_date=self.open_base + timedelta(days=rng.randint(3, 270)))
+            # Backdated with its own random stream (the rest of the data stays as it was):
+            # deals closed in the last half year were opened months before.
+            ages = (190, 400) if stage in ("closed_won", "closed_lost") else (5, 180)
+            row["created_at"] = datetime.combine(
+                self.today - timedelta(days=self.age_rng.randint(*ages)), time(9))
             rows.append(row)
             self.opportunities.setdefault(account["id"], []).append(row)
         _insert_as_owners(self.ql, "opportunity", rows)

@@ -1,0 +1,155 @@
+"""Dashboards for one process: definitions from the metadata registry, widget data through
+ObjectQL as the caller, a cache invalidated by change events, and change notifications
+for open dashboards (live update)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from app.dashboards.cache import LocalCache, RedisCache, WidgetCache, cache_key
+from app.dashboards.compute import QueryMemo, compute_widget
+from app.dashboards.filters import FilterState, parse_state
+from app.dashboards.models import DashboardDef, WidgetDef
+from app.events import ChangeEvent
+from app.objectql.context import Context
+from app.objectql.errors import NotFound
+from app.objectql.service import ObjectQL
+
+log = logging.getLogger(__name__)
+ChangeListener = Callable[[str], None]
+
+
+class Dashboards:
+    def __init__(self, ql: ObjectQL, cache: WidgetCache | None = None, workers: int = 3):
+        self.ql = ql
+        self.workers = workers
+        self.cache: WidgetCache = cache or LocalCache()
+        self._listeners: list[ChangeListener] = []
+        self._lock = threading.Lock()
+        self._digests: dict[int, str] = {}
+        self._unsubscribe = ql.events.subscribe(self._on_change)
+        self.cache.listen(self._notify)
+
+    # -- definitions ---------------------------------------------------------------------
+    def definition(self, name: str) -> DashboardDef:
+        found = self.ql.registry.dashboards.get(name)
+        if found is None:
+            raise NotFound(f"unknown dashboard '{name}'")
+        return found
+
+    def names(self) -> list[str]:
+        return sorted(self.ql.registry.dashboards)
+
+    def state(self, ctx: Context, name: str, params: dict[str, str]) -> FilterState:
+        return parse_state(self.ql, ctx, self.definition(name), params)
+
+    # -- data ----------------------------------------------------------------------------
+    def data(self, ctx: Context, name: str, state: FilterState,
+             widgets: Iterable[str] | None = None) -> dict[str, Any]:
+        """{widget name: data} for the chosen widgets (all by default), cached."""
+        dashboard = self.definition(name)
+        chosen = [w for w in dashboard.widgets if widgets is None or w.name in set(widgets)]
+        keys = self._keys(ctx, dashboard, chosen, state)
+        cached = self.cache.get_many(keys)
+        result = {w.name: value for w, value in zip(chosen, cached, strict=True)
+                  if value is not None}
+        missing = [(w, key) for w, key, value in zip(chosen, keys, cached, strict=True)
+                   if value is None]
+        memo = QueryMemo()
+
+        def compute(widget: WidgetDef) -> dict[str, Any]:
+            return compute_widget(self.ql, ctx, dashboard, widget, state, memo)
+
+        if len(missing) > 1 and self.workers > 1:
+            # SQLite and PostgreSQL both work while Python waits: overlap the queries.
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="widget") as pool:
+                values = list(pool.map(compute, [w for w, _ in missing]))
+        else:
+            values = [compute(w) for w, _ in missing]
+        fresh = {key: value for (_, key), value in zip(missing, values, strict=True)}
+        result.update({w.name: v for (w, _), v in zip(missing, values, strict=True)})
+        if fresh:
+            self.cache.set_many(fresh)
+        return {w.name: result[w.name] for w in chosen}
+
+    def cached(self, ctx: Context, name: str, state: FilterState) -> dict[str, Any]:
+        """The widgets whose data is in the cache, without computing any (first paint)."""
+        dashboard = self.definition(name)
+        keys = self._keys(ctx, dashboard, dashboard.widgets, state)
+        return {w.name: value for w, value in zip(dashboard.widgets,
+                                                  self.cache.get_many(keys), strict=True)
+                if value is not None}
+
+    def widget(self, ctx: Context, name: str, widget: str, state: FilterState) -> Any:
+        data = self.data(ctx, name, state, [widget])
+        if widget not in data:
+            raise NotFound(f"unknown widget '{widget}' on dashboard '{name}'")
+        return data[widget]
+
+    def _keys(self, ctx: Context, dashboard: DashboardDef, widgets: list[WidgetDef],
+              state: FilterState) -> list[str]:
+        reads = {w.name: sorted(dashboard.objects_read(w) | {"user"}) for w in widgets}
+        generations = self.cache.generations({o for names in reads.values() for o in names})
+        scope = [ctx.user_id, ctx.role, ctx.is_system, sorted(ctx.subordinate_ids)]
+        digest = self._digest(dashboard)
+        return [cache_key([digest, dashboard.name, w.name, scope, state.key(),
+                           [(o, generations[o]) for o in reads[w.name]]]) for w in widgets]
+
+    def _digest(self, dashboard: DashboardDef) -> str:
+        """Changes of the definition (metadata reload) make new keys."""
+        found = self._digests.get(id(dashboard))
+        if found is None:
+            found = hashlib.blake2b(dashboard.model_dump_json().encode(),
+                                    digest_size=8).hexdigest()
+            self._digests[id(dashboard)] = found
+        return found
+
+    # -- change events -------------------------------------------------------------------
+    def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
+        """`listener(object)` after any committed change (here or in another process)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _on_change(self, event: ChangeEvent) -> None:
+        self.cache.invalidate(event.object)
+        self._notify(event.object)
+
+    def _notify(self, object_name: str) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(object_name)
+            except Exception:
+                log.exception("dashboard listener failed")
+
+    def close(self) -> None:
+        self._unsubscribe()
+        self.cache.close()
+
+
+_instances: dict[int, Dashboards] = {}
+_instances_lock = threading.Lock()
+
+
+def dashboards_for(ql: ObjectQL, redis_url: str | None = None) -> Dashboards:
+    """The one Dashboards of this ObjectQL service (created on first use)."""
+    with _instances_lock:
+        found = _instances.get(id(ql))
+        if found is None or found.ql is not ql:
+            cache: WidgetCache = RedisCache(redis_url) if redis_url else LocalCache()
+            found = Dashboards(ql, cache)
+            _instances[id(ql)] = found
+        return found

@@ -1,0 +1,105 @@
+"""The manager's sales dashboard in a real browser: every widget renders, the period filter
+changes the figures, the funnel's Negotiation stage opens the filtered list with the same
+count, a deal won in a second browser context moves the revenue KPI within 2 s, and a rep
+sees only their own figures."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from datetime import date
+from typing import Any
+
+import pytest
+
+from app.devserver import api, find, sign_in, token_for
+from components.charts import format_value
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def wait_ready(page: Any) -> None:
+    page.wait_for_selector("[data-widget]")
+    page.wait_for_function(
+        "document.querySelectorAll('[data-widget]').length > 0 && "
+        "!document.querySelector('[data-widget][data-state=loading]')", timeout=20_000)
+
+
+def kpi_text(page: Any, widget: str) -> str:
+    return str(page.locator(f'[data-widget="{widget}"] [data-testid="kpi-value"]').inner_text())
+
+
+def test_manager_dashboard(live_server: str, browser: Any) -> None:
+    base = live_server
+    manager = token_for(base, "manager")
+    definition = api(base, "/api/ui/dashboard/sales", manager)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    sign_in(page, base, "manager", "/dashboard/sales")
+    wait_ready(page)
+    assert page.locator('[data-widget][data-state="ready"]').count() == \
+        len(definition["widgets"])
+    assert page.locator('[data-widget="funnel"] .js-plotly-plot').count() == 1
+
+    # The period filter changes the figures (and lands in the URL).
+    quarter = api(base, "/api/kpi/revenue?period=this_quarter", manager)["revenue"]
+    year = api(base, "/api/kpi/revenue?period=this_year", manager)["revenue"]
+    assert year > quarter
+    assert kpi_text(page, "revenue") == format_value(quarter, "currency")
+    page.get_by_test_id("filter-period").click()
+    page.get_by_role("option", name="This year").dispatch_event("click")
+    page.wait_for_function("location.search.includes('period=this_year')")
+    wait_ready(page)
+    assert kpi_text(page, "revenue") == format_value(year, "currency")
+
+    # Live: a deal won in a second browser context moves the revenue KPI within 2 s.
+    value = '[data-widget="revenue"] [data-testid="kpi-value"]'
+    before = page.locator(value).get_attribute("data-value")
+    alice = token_for(base, "alice")
+    deal = find(base, alice, "opportunity", [["stage", "in", ["proposal", "negotiation"]],
+                                             ["amount", ">", 0]],
+                fields="id,amount", sort="-amount", limit="1")["records"][0]
+    other = browser.new_context()
+    rep_page = other.new_page()
+    sign_in(rep_page, base, "alice", "/")
+    response = rep_page.request.patch(
+        f"{base}/api/objects/opportunity/{deal['id']}", headers={"Origin": base},
+        data=json.dumps({"stage": "closed_won", "close_date": date.today().isoformat()}))
+    assert response.ok, response.text()
+    page.wait_for_function(
+        "old => document.querySelector('[data-widget=revenue] [data-testid=kpi-value]')"
+        ".dataset.value !== old", arg=before, timeout=2_000)
+    assert float(page.locator(value).get_attribute("data-value")) == \
+        pytest.approx(float(before) + deal["amount"])
+    other.close()
+
+    # Drill-down: the funnel's Negotiation stage opens the list with the same count.
+    stages = api(base, "/api/pipeline/stages?period=this_year", manager)["stages"]
+    negotiation = next(s for s in stages if s["stage"] == "negotiation")
+    index = [s["stage"] for s in stages].index("negotiation")
+    box = page.locator('[data-widget="funnel"] .funnellayer .point').nth(index).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # as a user:
+    # Plotly's drag layer above the bars receives the click and finds the stage
+    page.wait_for_url(re.compile(r".*/o/opportunity\?filters="))
+    filters = json.loads(urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)[
+        "filters"][0])
+    assert ["stage", "=", "negotiation"] in filters
+    count = page.get_by_test_id("list-count")
+    count.filter(has_text=re.compile(r"\d")).wait_for()
+    assert int(re.sub(r"\D", "", count.inner_text())) == negotiation["count"]
+    context.close()
+
+
+def test_rep_sees_only_their_own_figures(live_server: str, page: Any) -> None:
+    base = live_server
+    alice = token_for(base, "alice")
+    sign_in(page, base, "alice", "/dashboard/sales")
+    wait_ready(page)
+    mine = api(base, "/api/kpi/revenue", alice)["revenue"]
+    everyone = api(base, "/api/kpi/revenue", token_for(base, "manager"))["revenue"]
+    assert mine < everyone
+    assert kpi_text(page, "revenue") == format_value(mine, "currency")
+    page.get_by_test_id("filter-owner").click()
+    options = page.get_by_role("option")
+    assert sorted(options.all_inner_texts()) == ["Alice Chen", "Me"]
