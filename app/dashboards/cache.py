@@ -10,6 +10,7 @@ a pub/sub message also tells the other processes' open dashboards to refresh.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -18,6 +19,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
+
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 600
@@ -104,30 +107,43 @@ class RedisCache:
         self._thread: threading.Thread | None = None
         self._pubsub: Any = None
 
+    # Redis is optional at run time too: while it cannot be reached, dashboards are computed
+    # fresh (generation -1 never matches a stored key) and nothing is stored.
     def generations(self, objects: Iterable[str]) -> dict[str, int]:
         names = sorted(objects)
         if not names:
             return {}
-        values = self._redis.hmget(self._ns + "gen", names)
+        try:
+            values = self._redis.hmget(self._ns + "gen", names)
+        except RedisError as exc:
+            log.warning("dashboard cache unavailable (%s): computing fresh", exc)
+            return {n: -1 for n in names}
         return {n: int(v or 0) for n, v in zip(names, values, strict=True)}
 
     def get_many(self, keys: list[str]) -> list[Any | None]:
         if not keys:
             return []
-        raw = self._redis.mget([self._ns + k for k in keys])
+        try:
+            raw = self._redis.mget([self._ns + k for k in keys])
+        except RedisError:
+            return [None] * len(keys)
         return [json.loads(v) if v is not None else None for v in raw]
 
     def set_many(self, items: dict[str, Any]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for key, value in items.items():
             pipe.set(self._ns + key, json.dumps(value, default=str), ex=TTL_SECONDS)
-        pipe.execute()
+        with contextlib.suppress(RedisError):
+            pipe.execute()
 
     def invalidate(self, object_name: str) -> None:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hincrby(self._ns + "gen", object_name, 1)
         pipe.publish(self._channel, json.dumps({"object": object_name, "origin": self._origin}))
-        pipe.execute()
+        try:
+            pipe.execute()
+        except RedisError as exc:  # the relay's resync bumps every counter once it is back
+            log.warning("dashboard cache not invalidated for %s (%s)", object_name, exc)
 
     def listen(self, callback: Callable[[str], None]) -> None:
         if self._thread is not None:

@@ -123,7 +123,17 @@ class Dashboards:
         return unsubscribe
 
     def _on_change(self, event: ChangeEvent) -> None:
-        self.cache.invalidate(event.object)
+        if event.is_resync:
+            # The Redis relay reconnected: changes may have been missed meanwhile, so
+            # every widget starts afresh and every open dashboard refreshes.
+            for name in [o.name for o in self.ql.registry.business_objects]:
+                self.cache.invalidate(name)
+                self._notify(name)
+            return
+        # A change relayed from another process was already counted in the shared
+        # (Redis) generations by that process; counting it again would only churn.
+        if not event.remote or self.cache.backend != "redis":
+            self.cache.invalidate(event.object)
         self._notify(event.object)
 
     def _notify(self, object_name: str) -> None:

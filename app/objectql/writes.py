@@ -543,6 +543,9 @@ class WritePipeline:
                 conn.execute(insert(table), prepared[start:start + BULK_CHUNK])
             audit.record(conn, object_name=obj.name, record_id="*", action="bulk_insert",
                          user_id=ctx.user_id, at=plan.now, changes={"count": len(prepared)})
+            # One event for the whole load: caches of this object (dashboards, identity)
+            # drop what they hold, here and in every other process.
+            self.ql._emit(ChangeEvent(obj.name, "*", "bulk_insert", ctx.user_id))
         return len(prepared)
 
 

@@ -155,3 +155,30 @@ def test_a_relay_that_lost_redis_resyncs_and_resumes(two_processes, redis_url: s
     assert wait_connected(b.relay)
     account = a.ql.insert(SYSTEM, "account", {"name": "After Restart", "phone": "+1 555 0103"})
     assert seen_by_b.wait_for(lambda e: e.record_id == account["id"]) is not None
+
+
+def test_a_bulk_load_is_one_change_event_for_every_process(two_processes) -> None:
+    a, b = two_processes
+    seen_by_b = Recorder()
+    b.ql.events.subscribe(seen_by_b)
+    a.ql.bulk_insert(SYSTEM, "account", [{"name": f"Bulk {i}", "phone": "+1 555 0104"}
+                                         for i in range(5)])
+    event = seen_by_b.wait_for(lambda e: e.action == "bulk_insert")
+    assert event is not None and event.object == "account" and event.remote
+
+
+def test_dashboards_refresh_everything_after_a_resync(two_processes, redis_url: str) -> None:
+    from app.dashboards.service import Dashboards
+
+    _a, b = two_processes
+    dashboards = Dashboards(b.ql)
+    refreshed: list[str] = []
+    dashboards.subscribe(refreshed.append)
+    before = dashboards.cache.generations(["opportunity"])["opportunity"]
+    redis.Redis.from_url(redis_url).client_kill_filter(_type="pubsub")
+    deadline = time.monotonic() + 5
+    while "opportunity" not in refreshed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "opportunity" in refreshed, "open dashboards were not refreshed after a resync"
+    assert dashboards.cache.generations(["opportunity"])["opportunity"] > before
+    dashboards.close()
