@@ -152,7 +152,7 @@ def test_chart_series_equal_hand_written_sql(ql: Any, sales: SalesData, who: str
         pytest.approx(dict(forecast))
 
     top = sales.sql(f"SELECT id FROM opportunity WHERE owner IN :owners AND {OPEN} "
-                    "ORDER BY (CASE WHEN amount IS NULL THEN 1 ELSE 0 END), amount DESC, id "
+                    "ORDER BY (CASE WHEN amount IS NULL THEN 1 ELSE 0 END), amount DESC, id DESC "
                     "LIMIT 10", owners)
     assert [r["id"] for r in data["top_deals"]["rows"]] == [i for (i,) in top]
 
@@ -182,7 +182,7 @@ def test_chart_series_equal_hand_written_sql(ql: Any, sales: SalesData, who: str
     assert set(data["leaderboard"]["labels"]["owner"]) == {r["owner"] for r in rows}
 
     recent = sales.sql("SELECT id FROM activity WHERE owner IN :owners "
-                       "ORDER BY activity_date DESC, id LIMIT 8", owners)
+                       "ORDER BY activity_date DESC, id DESC LIMIT 8", owners)
     assert [r["id"] for r in data["recent_activities"]["rows"]] == [i for (i,) in recent]
     service.close()
 
