@@ -64,7 +64,8 @@ def test_manager_dashboard(live_server: str, browser: Any) -> None:
     rep_page = other.new_page()
     sign_in(rep_page, base, "alice", "/")
     response = rep_page.request.patch(
-        f"{base}/api/objects/opportunity/{deal['id']}", headers={"Origin": base},
+        f"{base}/api/objects/opportunity/{deal['id']}",
+        headers={"Origin": base, "Content-Type": "application/json"},
         data=json.dumps({"stage": "closed_won", "close_date": date.today().isoformat()}))
     assert response.ok, response.text()
     page.wait_for_function(
