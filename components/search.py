@@ -248,10 +248,12 @@ class GlobalSearch:
             return
         with self.panel:
             if not groups:
-                ui.label(f"No matches for “{term}”").classes("px-3 py-2 text-sm text-slate-500")
+                ui.label(f"No matches for “{term}”").classes("px-3 py-2 text-sm text-slate-500 "
+                                                             "dark:text-slate-400")
             for group in groups:
                 ui.label(group.obj.display_plural).classes(
-                    "px-3 pt-2 pb-0.5 text-[11px] uppercase tracking-wide text-slate-400")
+                    "px-3 pt-2 pb-0.5 text-[11px] uppercase tracking-wide text-slate-500 "
+                    "dark:text-slate-400")
                 for hit in group.hits:
                     self._item(hit, group.obj)
             with ui.link(target=f"/search?q={quote(term)}").classes(
@@ -273,7 +275,8 @@ class GlobalSearch:
                 ui.label(hit.title).classes("text-sm text-slate-800 dark:text-slate-100 "
                                             "truncate")
                 if hit.subtitle:
-                    ui.label(hit.subtitle).classes("text-xs text-slate-500 truncate")
+                    ui.label(hit.subtitle).classes("text-xs text-slate-500 "
+                                                   "dark:text-slate-400 truncate")
         self.hits.append(hit)
         self.items.append(item)
 

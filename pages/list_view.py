@@ -236,7 +236,8 @@ def _list_body(state: ListState) -> DataTable:
         mass = MassActions(ql, state.ctx, obj, selected=lambda: table.selected, users=users,
                            can_edit=state.may("edit"), can_delete=state.may("delete"),
                            on_done=lambda: table.reload())
-        count = ui.label("").classes("text-sm text-slate-500 tabular-nums whitespace-nowrap"
+        count = ui.label("").classes("text-sm text-slate-500 "
+                                     "dark:text-slate-400 tabular-nums whitespace-nowrap"
                                      ).props('data-testid="list-count"')
         ColumnChooser(options, [c.path for c in state.columns], default_paths,
                       on_change=lambda paths: columns_changed(paths))
