@@ -30,6 +30,9 @@ CSS = """
 .q-field--focused .q-field__control { box-shadow: 0 0 0 1px #4f46e5; }
 .body--dark .q-field--focused .q-field__control { box-shadow: 0 0 0 1px #a5b4fc; }
 .body--dark .q-table__card.q-table--dark { background: transparent; }
+/* A dialog's card is its own stacking context above the backdrop: no visual change, but
+   axe-core otherwise measures text colours through the backdrop instead of the card. */
+.q-dialog__inner > .q-card { position: relative; z-index: 1; }
 /* NiceGUI loads Quasar's !important rules in a cascade layer, and an !important in a
    layer beats one outside any layer; the earliest layer ("theme") beats Quasar's. */
 @layer theme {
@@ -40,7 +43,9 @@ CSS = """
   /* Quiet grey buttons and primary-coloured text read well on white; on dark
      backgrounds they need a light twin to keep 4.5:1. */
   .body--dark .text-grey-7, .body--dark .text-grey-8 { color: #cbd5e1 !important; }
-  .body--dark .text-primary { color: #a5b4fc !important; }
+  .body--dark .text-primary,
+  .body--dark .q-field--highlighted .q-field__label { color: #a5b4fc !important; }
+  .body--dark .text-negative { color: #fca5a5 !important; }
 }
 @media (prefers-reduced-motion: reduce) {
   @layer theme {

@@ -29,6 +29,7 @@ def login_page(request: Request, error: str | None = None, next: str = "/",
     if signed_in(request) is not None:
         return RedirectResponse(target, status_code=303)
     ui.colors(primary=BRAND)
+    ui.dark_mode(None)  # before sign-in there is no stored choice: follow the system
     ui.query("body").classes("bg-slate-100 dark:bg-slate-900")
     install_page_basics()
     with ui.element("main").classes("absolute-center w-full max-w-sm px-4"), \

@@ -38,7 +38,8 @@ def axe_violations(page: Any, impacts: tuple[str, ...] = BLOCKING) -> list[Viola
         page.add_script_tag(path=str(AXE_FILE_PATH))
     result = page.evaluate("(options) => axe.run(document, options)", OPTIONS)
     return [Violation(v["id"], v["impact"], v["help"],
-                      [" ".join(map(str, n["target"])) + "  " + n["html"][:160]
+                      [" ".join(map(str, n["target"])) + "  " + n["html"][:160] + "  "
+                       + "; ".join(c["message"] for c in n.get("any", []) + n.get("all", []))
                        for n in v["nodes"]])
             for v in result["violations"] if v["impact"] in impacts]
 
