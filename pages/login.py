@@ -39,7 +39,7 @@ def login_page(request: Request, error: str | None = None, next: str = "/",
                 'aria-hidden="true"')
             ui.label("HotCRM").classes("text-3xl font-semibold text-slate-800 "
                                        "dark:text-slate-100")
-        with ui.card().classes("w-full p-6 gap-4 shadow-sm"):
+        with ui.card().classes("w-full p-6 gap-4 shadow-sm dark:bg-slate-800"):
             ui.label("Sign in").classes("text-lg font-medium")
             if error in MESSAGES:
                 ui.label(MESSAGES[error].format(retry_after=retry_after or "a few")).classes(
