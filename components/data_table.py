@@ -60,6 +60,17 @@ HEADER_SLOT = r"""
       @keydown.space.prevent="props.col.sortable && props.sort(props.col)"
       >{{ props.col.label }}</q-th>
 """
+# Up/Down move focus to the same cell of the next/previous row (its link or checkbox), so
+# a keyboard user walks the list like a spreadsheet instead of tabbing through every cell.
+ROW_ARROWS_JS = """(e) => {
+  if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+  const cell = e.target.closest('tbody td'), row = e.target.closest('tbody tr');
+  if (!cell || !row) return;
+  const next = e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
+  const target = next && next.children[[...row.children].indexOf(cell)];
+  const focusable = target && target.querySelector('a[href], [tabindex="0"], button');
+  if (focusable) { e.preventDefault(); focusable.focus(); }
+}"""
 ROW_CLICK_JS = """(evt, row) => {
   if (evt.target.closest('a, button, .q-checkbox') || !row._href) return;
   if (evt.metaKey || evt.ctrlKey) window.open(row._href, '_blank');
@@ -195,6 +206,7 @@ class DataTable:
                 self.table.add_slot("body-selection", SELECT_SLOT)
                 self.table.add_slot("header-selection", SELECT_ALL_SLOT)
             self.table.on("rowClick", js_handler=ROW_CLICK_JS)
+            self.table.on("keydown", js_handler=ROW_ARROWS_JS)
             self.table.on("request", self._on_request)
             self.table.on_select(lambda e: self._selection_changed())
             with ui.column().classes("w-full items-center py-16 gap-2 text-slate-500 "

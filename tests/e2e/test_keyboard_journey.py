@@ -183,3 +183,44 @@ def arrow_to_option(page: Any, text: str, limit: int = 12) -> None:
         if active.count() and active.first.inner_text().strip() == text:
             return
     pytest.fail(f"ArrowDown never reached the option {text!r}")
+
+
+def test_a_list_is_walked_and_selected_with_the_keyboard(browser: Any, live_server: str
+                                                         ) -> None:
+    """Tab into the rows, Up/Down between them, Space selects (the mass-action bar and
+    the announcement follow), a sortable header sorts with Enter."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(COUNT_MOUSE)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/login?next=%2Fo%2Faccount")
+        page.keyboard.type("alice@hotcrm.local")
+        page.keyboard.press("Tab")
+        page.keyboard.type(DEMO_PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/o/account(\?.*)?$"))
+        rows = page.locator("[data-testid=list-table] tbody tr")
+        rows.nth(2).wait_for()
+
+        tab_to(page, "[data-testid=list-table] tbody tr:first-child a[href]")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        second = rows.nth(2).locator("a[href]").first.get_attribute("href")
+        assert page.evaluate("() => document.activeElement.getAttribute('href')") == second
+        page.keyboard.press("ArrowUp")
+        page.keyboard.press("Shift+Tab")  # the row's checkbox, named after its record
+        name = rows.nth(1).locator("a[href]").first.inner_text()
+        assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == \
+            f"Select {name}"
+        page.keyboard.press("Space")
+        expect(page.get_by_test_id("mass-count")).to_have_text("1 selected")
+
+        tab_to(page, "[data-testid=list-table] th[aria-sort]", backwards=True)
+        before = page.evaluate("() => document.activeElement.getAttribute('aria-sort')")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "(b) => document.activeElement.getAttribute('aria-sort') !== b", arg=before)
+        expect(page.get_by_test_id("live-region")).to_contain_text("Showing 1")
+        assert mouse_events(page) == 0
+    finally:
+        context.close()
