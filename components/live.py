@@ -39,7 +39,7 @@ CSS = """
   :focus-visible { outline: 2px solid #4f46e5 !important; outline-offset: 2px; }
   .body--dark :focus-visible { outline-color: #a5b4fc !important; }
   .q-field__native:focus-visible, .q-field__input:focus-visible,
-  [tabindex="-1"]:focus-visible { outline: none !important; }
+  [tabindex="-1"]:not([role=menuitem]):focus-visible { outline: none !important; }
   /* Quiet grey buttons and primary-coloured text read well on white; on dark
      backgrounds they need a light twin to keep 4.5:1. */
   .body--dark .text-grey-7, .body--dark .text-grey-8 { color: #cbd5e1 !important; }

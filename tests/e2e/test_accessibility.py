@@ -124,7 +124,9 @@ def test_no_serious_or_critical_axe_violation(screen: Screen, theme: str, live_s
     page = themed_pages(theme, screen.who)
     page.goto(live_server + screen.path.format(**record_ids))
     page.locator(screen.ready).first.wait_for()
-    page.wait_for_load_state("networkidle")
+    # Rendered and no data request in flight (a table still loading shows its progress row).
+    page.wait_for_function("() => document.readyState === 'complete'"
+                           " && !document.querySelector('.q-table__progress, .q-table--loading')")
     is_dark = "body--dark" in (page.locator("body").get_attribute("class") or "")
     assert is_dark == (theme == "dark"), f"{screen.name} is not in {theme} mode"
     if screen.then is not None:
