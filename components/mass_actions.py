@@ -15,7 +15,7 @@ from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
 from app.objectql.service import ObjectQL
-from components.live import notify
+from components.live import announce, notify
 
 Selected = Callable[[], list[dict[str, Any]]]
 SETTABLE = ("text", "textarea", "email", "url", "phone", "number", "currency", "percent",
@@ -176,8 +176,8 @@ class MassActions:
                 failures.append((names.get(row["id"], row["id"]), _reason(result, row["id"])))
         done = len(results) - len(failures)
         summary = f"{done} {verb}" + (f", {len(failures)} failed" if failures else "")
-        if not failures:
-            notify(summary, type="positive")
+        if not failures:  # read out after the reloaded list's own announcement, below
+            ui.notify(summary, type="positive", attrs={"aria-hidden": "true"})
         else:
             with self.host, ui.dialog() as dialog, ui.card().classes(
                     "w-[32rem] max-w-full gap-2 p-5"):
@@ -194,8 +194,13 @@ class MassActions:
                     ui.button("Close", on_click=dialog.close).props(
                         "unelevated no-caps color=primary")
             dialog.open()
+        async def refresh() -> None:
+            await self.on_done()
+            if not failures:
+                announce(summary)
+
         with self.host:
-            ui.timer(0, self.on_done, once=True)
+            ui.timer(0, refresh, once=True)
 
 
 def _reason(result: Any, record_id: str) -> str:
