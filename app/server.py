@@ -48,8 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = FastAPI(title="HotCRM", openapi_url=None, docs_url=None, redoc_url=None)
     install_api(api)
     importlib.import_module(UI_PACKAGE).register()
+    # The UI text is English: `language` sets <html lang> (WCAG 3.1.1, read by screen
+    # readers to pick a voice) and Quasar's own strings (date picker) to match.
     ui.run_with(api, title="HotCRM", favicon="🔥", storage_secret=services.secret_key,
-                show_welcome_message=False)
+                language="en-US", show_welcome_message=False)
     return api
 
 

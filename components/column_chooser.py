@@ -20,7 +20,7 @@ class ColumnChooser:
             with ui.menu().props("auto-close=false").classes("min-w-60"):
                 with ui.row().classes("w-full items-center justify-between px-3 pt-2"):
                     ui.label("Columns").classes("text-xs uppercase tracking-wide "
-                                                "text-slate-400")
+                                                "text-slate-500 dark:text-slate-400")
                     ui.button("Reset", on_click=self._reset).props(
                         'flat dense no-caps size=sm color=primary data-testid="columns-reset"')
                 self.list = ui.column().classes("gap-0 px-1 pb-2 max-h-96 overflow-auto "

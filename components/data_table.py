@@ -18,6 +18,7 @@ from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.objectql.service import QueryResult
 from components.field_format import chip_classes, format_value, option_color
+from components.live import announce
 
 PAGE_SIZES = (20, 50, 100)
 SMALL_RESULT = 5_000  # rows any column may be sorted by
@@ -40,6 +41,36 @@ CELL_SLOT = r"""
   <template v-else>{{ props.value }}</template>
 </q-td>
 """
+# Row checkboxes name their record ("Select Acme Corp"); without a name a screen reader
+# hears 50 identical "checkbox, not checked".
+SELECT_SLOT = r"""
+<q-checkbox v-model="props.selected" :dense="props.dense" :color="props.color"
+            :aria-label="'Select ' + (props.row._name || 'this record')" />
+"""
+SELECT_ALL_SLOT = r"""
+<q-checkbox v-model="props.selected" :dense="props.dense" :color="props.color"
+            aria-label="Select all rows on this page" />
+"""
+# Sortable headers are reachable with Tab and sort with Enter or Space, and say how the
+# list is sorted (aria-sort); Quasar's own headers react to the mouse only.
+HEADER_SLOT = r"""
+<q-th :props="props" :tabindex="props.col.sortable ? 0 : undefined"
+      :aria-sort="props.col.sortable ? (props.col.ariaSort || 'none') : undefined"
+      @keydown.enter.prevent="props.col.sortable && props.sort(props.col)"
+      @keydown.space.prevent="props.col.sortable && props.sort(props.col)"
+      >{{ props.col.label }}</q-th>
+"""
+# Up/Down move focus to the same cell of the next/previous row (its link or checkbox), so
+# a keyboard user walks the list like a spreadsheet instead of tabbing through every cell.
+ROW_ARROWS_JS = """(e) => {
+  if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+  const cell = e.target.closest('tbody td'), row = e.target.closest('tbody tr');
+  if (!cell || !row) return;
+  const next = e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
+  const target = next && next.children[[...row.children].indexOf(cell)];
+  const focusable = target && target.querySelector('a[href], [tabindex="0"], button');
+  if (focusable) { e.preventDefault(); focusable.focus(); }
+}"""
 ROW_CLICK_JS = """(evt, row) => {
   if (evt.target.closest('a, button, .q-checkbox') || !row._href) return;
   if (evt.metaKey || evt.ctrlKey) window.open(row._href, '_blank');
@@ -157,6 +188,7 @@ class DataTable:
         self.row_count = 0
         self._on_selection, self._on_count, self._on_sort = on_selection, on_count, on_sort
         self._generation = 0
+        self._shown_once = False
         with ui.column().classes("w-full gap-0 rounded-lg border border-slate-200 "
                                  "dark:border-slate-800 bg-[#fff] dark:bg-slate-900 "
                                  "overflow-hidden"):
@@ -165,20 +197,27 @@ class DataTable:
                                   pagination={"rowsPerPage": self.page_size, "page": 1,
                                               "rowsNumber": 0})
             self.table.props('flat dense hide-bottom binary-state-sort color=primary '
-                             'table-header-class="text-slate-500" data-testid="list-table"')
+                             'table-header-class="text-slate-600 dark:text-slate-300" '
+                             'data-testid="list-table"')
             self.table.classes("w-full hotcrm-grid")
             self.table.add_slot("body-cell", CELL_SLOT)
+            self.table.add_slot("header-cell", HEADER_SLOT)
+            if selectable:
+                self.table.add_slot("body-selection", SELECT_SLOT)
+                self.table.add_slot("header-selection", SELECT_ALL_SLOT)
             self.table.on("rowClick", js_handler=ROW_CLICK_JS)
+            self.table.on("keydown", js_handler=ROW_ARROWS_JS)
             self.table.on("request", self._on_request)
             self.table.on_select(lambda e: self._selection_changed())
-            with ui.column().classes("w-full items-center py-16 gap-2 text-slate-500") \
+            with ui.column().classes("w-full items-center py-16 gap-2 text-slate-500 "
+                                     "dark:text-slate-400") \
                     as self.empty:
                 ui.icon("inbox", size="2.5rem").classes("text-slate-300")
                 self.empty_label = ui.label(empty_text).classes("text-sm").props(
                     'data-testid="list-empty"')
             self.empty.visible = False
             self.loading_label = ui.label("Loading …").classes(
-                "w-full text-center py-16 text-sm text-slate-400").props(
+                "w-full text-center py-16 text-sm text-slate-500 dark:text-slate-400").props(
                 'data-testid="list-loading"')
             self.loading_label.visible = False
             self._footer()
@@ -187,7 +226,8 @@ class DataTable:
     # -- layout --------------------------------------------------------------------------
     def _footer(self) -> None:
         with ui.row().classes("w-full items-center justify-end gap-3 px-3 py-1.5 border-t "
-                              "border-slate-100 dark:border-slate-800 text-sm text-slate-500"):
+                              "border-slate-100 dark:border-slate-800 text-sm text-slate-500 "
+                              "dark:text-slate-400"):
             ui.label("Rows per page").classes("max-sm:hidden")
             self.size_select = ui.select(list(PAGE_SIZES), value=self.page_size,
                                          on_change=self._size_changed).props(
@@ -207,13 +247,19 @@ class DataTable:
 
     def set_columns(self, columns: list[Column]) -> None:
         self.columns = columns
-        self.table.columns = [{
+        self._sync_pagination()
+
+    def _column_dicts(self) -> list[dict[str, Any]]:
+        direction = {"asc": "ascending", "desc": "descending"}
+        sorted_by = self.sort[0] if self.sort else None
+        return [{
             "name": c.key, "label": c.label, "field": c.key, "sortable": self.can_sort(c),
+            "ariaSort": direction[sorted_by[1]] if sorted_by and sorted_by[0] == c.path
+            else "none",
             "align": "right" if c.numeric else "left", "chip": c.fd.value_type == "select",
             "primary": c.primary,
             "headerClasses": "font-medium", "classes": "tabular-nums" if c.numeric else "",
-        } for c in columns]
-        self._sync_pagination()
+        } for c in self.columns]
 
     # -- data ----------------------------------------------------------------------------
     async def reload(self, *, recount: bool = True, first_page: bool = True) -> None:
@@ -247,8 +293,15 @@ class DataTable:
         self._selection_changed()
         self.empty.visible = not result.records
         self._sync_pagination()
+        if self._shown_once:  # later loads (sort, page, filter) are told to screen readers
+            announce(f"Showing {self.range_label.text}" if self.row_count
+                     else self.empty_label.text)
+        self._shown_once = True
 
     def _sync_pagination(self) -> None:
+        columns = self._column_dicts()
+        if columns != self.table.columns:
+            self.table.columns = columns
         sort_by = next((c.key for c in self.columns if self.sort and c.path == self.sort[0][0]),
                        None)
         self.table.pagination = {

@@ -98,7 +98,7 @@ def display_value(ql: ObjectQL, fd: FieldDef, value: Any) -> None:
         return
     if kind == "boolean":
         ui.icon("check_box" if value else "check_box_outline_blank", size="1.1rem").classes(
-            "text-indigo-600" if value else "text-slate-400").props(
+            "text-indigo-600" if value else "text-slate-500 dark:text-slate-400").props(
             f'aria-label="{"Yes" if value else "No"}"')
         return
     text = format_value(fd, value)
@@ -311,5 +311,5 @@ def _lookup(ql: ObjectQL, ctx: Context, fd: FieldDef, label: str, value: Any,
                throttle=0.2)
     control.on("popup-show", lambda: refresh("") if len(extra["lookup_options"]) <= 1 else None)
     with control.add_slot("no-option"):
-        ui.item("No matches").classes("text-slate-500 text-sm")
+        ui.item("No matches").classes("text-slate-500 dark:text-slate-400 text-sm")
     return control

@@ -1,27 +1,43 @@
 // One kanban column, rendered in the browser from its props: a board of 350 cards is
 // 7 NiceGUI elements instead of ~3,500, which is what keeps the board fast.
 // All text goes through {{ }} / attribute bindings, so user content is never HTML.
+//
+// Keyboard and screen readers: every card has a "Move to…" button whose menu lists the
+// other stages (arrows, Home/End, Enter, Escape). Choosing one emits `move_to` with
+// [card id, stage]; the server saves it exactly like a drop (same trigger, same dialog
+// when the stage needs more, same announcement) and puts focus back on the card.
 export default {
   template: `
-    <div class="kb-col" :class="{ 'kb-over': over }" :style="{ borderTopColor: color }"
-         :data-testid="'kanban-column-' + value" :aria-label="label" role="list"
-         @dragover="onDragover" @dragleave="onDragleave" @drop="onDrop">
-      <div class="kb-head">
+    <section class="kb-col" :class="{ 'kb-over': over }" :style="{ borderTopColor: color }"
+             :data-testid="'kanban-column-' + value" :aria-labelledby="headId"
+             @dragover="onDragover" @dragleave="onDragleave" @drop="onDrop">
+      <h2 class="kb-head" :id="headId">
         <span class="kb-label">{{ label }}</span>
+        <span class="sr-only">, </span>
         <span class="kb-count" :data-testid="'kanban-count-' + value">{{ countText }}</span>
+        <span class="sr-only"> {{ countText === '1' ? 'card' : 'cards' }}</span>
         <span class="kb-spacer"></span>
-        <span v-if="showSum" class="kb-sum" :title="sumTitle"
+        <span v-if="showSum" class="sr-only">, total {{ sumTitle }}</span>
+        <span v-if="showSum" class="kb-sum" :title="sumTitle" aria-hidden="true"
               :data-testid="'kanban-sum-' + value">{{ sumText }}</span>
-      </div>
-      <div class="kb-body">
+      </h2>
+      <div class="kb-body" role="list" :aria-label="label">
         <div v-for="card in cards" :key="card.id" class="kb-card kanban-card" role="listitem"
              :class="{ 'kb-dragging': dragging === card.id }" :draggable="draggable"
              :data-testid="'kanban-card-' + card.id" :data-card-id="card.id"
              @dragstart="onDragstart($event, card)" @dragend="dragging = null">
           <div class="kb-top">
             <a class="kb-title" :href="card.href" draggable="false">{{ card.title }}</a>
-            <span v-if="card.owner" class="kb-owner kanban-owner"
+            <span v-if="card.owner" class="kb-owner kanban-owner" aria-hidden="true"
                   :title="card.ownerName">{{ card.owner }}</span>
+            <span v-if="card.owner" class="sr-only">Owner {{ card.ownerName }}</span>
+            <button v-if="draggable && stages.length > 1" type="button" class="kb-move"
+                    :aria-label="'Move ' + card.title + ' to another stage'"
+                    aria-haspopup="menu" :aria-expanded="menuFor === card.id ? 'true' : 'false'"
+                    :data-testid="'kanban-move-' + card.id"
+                    @click="toggleMenu(card)" @keydown.down.prevent="openMenu(card)">
+              <i class="q-icon notranslate material-icons" aria-hidden="true">more_horiz</i>
+            </button>
           </div>
           <div v-if="card.subtitle" class="kb-sub" :title="card.subtitle">{{ card.subtitle }}</div>
           <div class="kb-foot">
@@ -29,11 +45,20 @@ export default {
             <span class="kb-spacer"></span>
             <span class="kb-date">{{ card.date }}</span>
           </div>
+          <div v-if="menuFor === card.id" class="kb-menu" role="menu"
+               :aria-label="'Move ' + card.title + ' to'" data-testid="kanban-move-menu"
+               @keydown="onMenuKey($event, card)" @focusout="onMenuFocusout($event)">
+            <div class="kb-menu-title" aria-hidden="true">Move to…</div>
+            <button v-for="stage in otherStages" :key="stage.value" type="button"
+                    role="menuitem" tabindex="-1" class="kb-menu-item" @mousedown.prevent
+                    :data-testid="'kanban-move-to-' + stage.value"
+                    @click="choose(card, stage.value)">{{ stage.label }}</button>
+          </div>
         </div>
-        <div v-if="more" class="kb-note">{{ more }}</div>
+        <div v-if="more" class="kb-note" role="listitem">{{ more }}</div>
         <div v-if="!cards.length && !more" class="kb-note">{{ emptyText }}</div>
       </div>
-    </div>`,
+    </section>`,
   props: {
     value: String,
     label: String,
@@ -43,12 +68,21 @@ export default {
     sumTitle: String,
     showSum: Boolean,
     cards: { type: Array, default: () => [] },
+    stages: { type: Array, default: () => [] },
     more: String,
     emptyText: String,
     draggable: Boolean,
   },
   data() {
-    return { over: false, dragging: null };
+    return { over: false, dragging: null, menuFor: null };
+  },
+  computed: {
+    headId() {
+      return "kb-head-" + this.value;
+    },
+    otherStages() {
+      return this.stages.filter((s) => s.value !== this.value);
+    },
   },
   methods: {
     onDragstart(e, card) {
@@ -70,6 +104,47 @@ export default {
       this.over = false;
       const id = e.dataTransfer.getData("text/plain");
       if (id) this.$emit("move", id);
+    },
+    // -- the "Move to…" menu ----------------------------------------------------------
+    items() {
+      return Array.from(this.$el.querySelectorAll(".kb-menu [role=menuitem]"));
+    },
+    trigger(cardId) {
+      return this.$el.querySelector(`[data-card-id="${cardId}"] .kb-move`);
+    },
+    toggleMenu(card) {
+      if (this.menuFor === card.id) this.closeMenu(true);
+      else this.openMenu(card);
+    },
+    openMenu(card) {
+      this.menuFor = card.id;
+      this.$nextTick(() => this.items()[0]?.focus());
+    },
+    closeMenu(refocus) {
+      const id = this.menuFor;
+      this.menuFor = null;
+      if (refocus && id) this.$nextTick(() => this.trigger(id)?.focus());
+    },
+    onMenuKey(e, card) {
+      const items = this.items();
+      const at = items.indexOf(document.activeElement);
+      const go = (i) => items[(i + items.length) % items.length]?.focus();
+      if (e.key === "ArrowDown") go(at + 1);
+      else if (e.key === "ArrowUp") go(at - 1);
+      else if (e.key === "Home") go(0);
+      else if (e.key === "End") go(items.length - 1);
+      else if (e.key === "Escape") this.closeMenu(true);
+      else if (e.key === "Tab") { this.closeMenu(false); return; }
+      else return;
+      e.preventDefault();
+      e.stopPropagation();
+    },
+    onMenuFocusout(e) {
+      if (!e.currentTarget.contains(e.relatedTarget)) this.menuFor = null;
+    },
+    choose(card, stage) {
+      this.closeMenu(true);
+      this.$emit("move_to", [card.id, stage]);
     },
   },
 };

@@ -15,6 +15,7 @@ from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
 from app.objectql.service import ObjectQL
+from components.live import announce, notify
 
 Selected = Callable[[], list[dict[str, Any]]]
 SETTABLE = ("text", "textarea", "email", "url", "phone", "number", "currency", "percent",
@@ -119,7 +120,7 @@ class MassActions:
 
         async def action() -> None:
             if not state["owner"]:
-                ui.notify("Choose the new owner", type="warning")
+                notify("Choose the new owner", type="warning")
                 return
             changes = [{"id": r["id"], "owner": state["owner"]} for r in rows]
             results = await self._run(lambda: self.ql.update_many(
@@ -150,7 +151,7 @@ class MassActions:
         async def action() -> None:
             name = state["field"]
             if not name:
-                ui.notify("Choose a field", type="warning")
+                notify("Choose a field", type="warning")
                 return
             value = state["value"]
             changes = [{"id": r["id"], name: value} for r in rows]
@@ -175,8 +176,8 @@ class MassActions:
                 failures.append((names.get(row["id"], row["id"]), _reason(result, row["id"])))
         done = len(results) - len(failures)
         summary = f"{done} {verb}" + (f", {len(failures)} failed" if failures else "")
-        if not failures:
-            ui.notify(summary, type="positive")
+        if not failures:  # read out after the reloaded list's own announcement, below
+            ui.notify(summary, type="positive", attrs={"aria-hidden": "true"})
         else:
             with self.host, ui.dialog() as dialog, ui.card().classes(
                     "w-[32rem] max-w-full gap-2 p-5"):
@@ -193,8 +194,13 @@ class MassActions:
                     ui.button("Close", on_click=dialog.close).props(
                         "unelevated no-caps color=primary")
             dialog.open()
+        async def refresh() -> None:
+            await self.on_done()
+            if not failures:
+                announce(summary)
+
         with self.host:
-            ui.timer(0, self.on_done, once=True)
+            ui.timer(0, refresh, once=True)
 
 
 def _reason(result: Any, record_id: str) -> str:
@@ -233,4 +239,5 @@ def _value_input(fd: FieldDef, state: dict[str, Any]) -> None:
         ui.textarea("Value", on_change=set_value).props(props).classes("w-full")
     else:
         ui.input("Value", on_change=set_value).props(props).classes("w-full")
-    ui.label("Leave empty to clear the field.").classes("text-xs text-slate-500")
+    ui.label("Leave empty to clear the field.").classes("text-xs text-slate-500 "
+                                                        "dark:text-slate-400")

@@ -20,7 +20,7 @@ def notification_bell(ctx: Context) -> None:
             ui.badge(str(unread), color="red").props("floating rounded")
         with ui.menu().classes("w-80"):
             if not latest:
-                ui.label("No notifications").classes("px-4 py-3 text-slate-500")
+                ui.label("No notifications").classes("px-4 py-3 text-slate-500 dark:text-slate-400")
             for note in latest:
                 def open_note(note: dict = note) -> None:
                     if not note["read"]:
@@ -31,4 +31,4 @@ def notification_bell(ctx: Context) -> None:
                     ui.label(note["title"]).classes(
                         "text-sm" + ("" if note["read"] else " font-semibold"))
                     if note["body"]:
-                        ui.label(note["body"]).classes("text-xs text-slate-500")
+                        ui.label(note["body"]).classes("text-xs text-slate-500 dark:text-slate-400")

@@ -92,7 +92,7 @@ def create_form(ql: ObjectQL, ctx: Context, obj: ObjectDef, params: Mapping[str,
             ui.icon(obj.icon or "description", size="1.6rem").classes("text-indigo-600")
         with ui.column().classes("gap-0 grow min-w-0 basis-56"):
             ui.link(obj.display_plural, f"/o/{obj.name}").classes(
-                "text-xs text-slate-500 no-underline hover:underline")
+                "text-xs text-slate-500 dark:text-slate-400 no-underline hover:underline")
             title = f"Clone of {record_name(obj, source)}" if source_id else f"New {obj.label}"
             ui.label(title).classes("text-xl font-semibold text-slate-900 dark:text-white "
                                     "truncate").props('data-testid="record-title"')

@@ -25,10 +25,11 @@ from components.field_widgets import (
     name_fields,
     record_name,
 )
+from components.live import announce, notify
 from components.record_form import FormState, SectionSpec, from_form_value, is_stale
 
 CARD = ("w-full shadow-none border border-slate-200 dark:border-slate-800 "
-        "bg-white dark:bg-slate-900 p-4 gap-3")
+        "bg-[#fff] dark:bg-slate-900 p-4 gap-3")
 
 _GUARD_JS = """
 if (!window.__hotcrmGuard) {
@@ -72,12 +73,13 @@ def install_leave_guard() -> None:
 def confirm_discard(on_discard: Callable[[], None]) -> None:
     with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 min-w-80").props(
             'data-testid="discard-dialog"'):
+        dialog.props["aria-label"] = "Discard unsaved changes?"
         ui.label("Discard unsaved changes?").classes("text-base font-medium")
         ui.label("Your changes to this record have not been saved.").classes(
             "text-sm text-slate-600 dark:text-slate-300")
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Keep editing", on_click=dialog.close).props(
-                'flat no-caps data-testid="keep-editing"')
+                'flat no-caps autofocus data-testid="keep-editing"')
 
             def discard() -> None:
                 dialog.close()
@@ -126,7 +128,7 @@ class RecordEditor:
         self.summary_box = ui.column().classes(
             "w-full gap-1 rounded-md border border-red-200 bg-red-50 dark:bg-red-950 "
             "dark:border-red-900 px-4 py-3 text-sm text-red-800 dark:text-red-200").props(
-            'role=alert data-testid="form-errors"')
+            'data-testid="form-errors"')  # read out politely by announce()
         self.summary_box.set_visibility(False)
         for section in self.state.sections:
             self._section(section)
@@ -215,9 +217,9 @@ class RecordEditor:
         for name, widget in self.widgets.items():
             widget.set_error(self.state.errors.get(name))
         if isinstance(exc, PermissionDenied):
-            ui.notify(exc.message, type="negative")
+            notify(exc.message, type="negative")
         elif isinstance(exc, NotFound):
-            ui.notify(f"This {self.obj.label.lower()} no longer exists or is no longer "
+            notify(f"This {self.obj.label.lower()} no longer exists or is no longer "
                       "visible to you.", type="negative")
         self._show_summary(summary)
 
@@ -230,6 +232,7 @@ class RecordEditor:
             for message in messages:
                 ui.label(f"• {message}")
         self.summary_box.set_visibility(True)
+        announce(" ".join(["Not saved.", title, *messages]))
 
     def _show_conflict(self) -> None:
         self.summary_box.set_visibility(False)
@@ -254,7 +257,7 @@ class RecordEditor:
                                           if n in self.ql.readable_fields(self.ctx, self.obj)],
                                   expand=lookup_expand(self.ql, self.obj, names))
         except ObjectQLError as exc:
-            ui.notify(exc.message, type="negative")
+            notify(exc.message, type="negative")
             return
         fresh_labels = lookup_labels(self.ql, self.obj, current)
         for name, label in fresh_labels.items():
@@ -277,7 +280,7 @@ class RecordEditor:
         self.sync_dirty()
         if self.on_reload is not None:
             self.on_reload(current)
-        ui.notify("Reloaded the latest version." + (
+        notify("Reloaded the latest version." + (
             " Your own value is shown under the field it belongs to." if len(yours) == 1 else
             f" Your own values are shown under {len(yours)} fields." if yours else ""),
             type="info")

@@ -64,10 +64,11 @@ def record_history(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str) -
     try:
         entries = ql.history(ctx, obj.name, record_id)
     except ObjectQLError as exc:
-        ui.label(exc.message).classes("text-sm text-slate-500 p-2")
+        ui.label(exc.message).classes("text-sm text-slate-500 dark:text-slate-400 p-2")
         return
     if not entries:
-        ui.label("No changes recorded yet.").classes("text-sm text-slate-400 p-2")
+        ui.label("No changes recorded yet.").classes("text-sm text-slate-500 "
+                                                     "dark:text-slate-400 p-2")
         return
     names = resolve_names(ql, ctx, obj, entries)
     with ui.column().classes("w-full gap-0").props('data-testid="history"'):
@@ -87,7 +88,7 @@ def record_history(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str) -
                                                                   "dark:text-slate-300")
                     ui.label("·").classes("text-slate-300")
                     ui.label(format_value(obj.all_fields["modified_at"], entry.get("at"))
-                             ).classes("text-xs text-slate-500")
+                             ).classes("text-xs text-slate-500 dark:text-slate-400")
                 if action != "update":
                     continue
                 for name, change in changes.items():
@@ -96,7 +97,7 @@ def record_history(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str) -
                     fd = obj.field(name)
                     with ui.row().classes("items-baseline gap-2 text-sm pl-3 no-wrap"):
                         ui.label(fd.display_label if fd else name).classes(
-                            "text-slate-500 w-40 shrink-0 truncate")
+                            "text-slate-500 dark:text-slate-400 w-40 shrink-0 truncate")
                         ui.label(_show(obj, name, change[0], names)).classes(
                             "text-slate-500 line-through decoration-slate-300 truncate")
                         ui.icon("arrow_forward", size="0.9rem").classes("text-slate-400")

@@ -13,6 +13,7 @@ from app.objectql.errors import NotFound, ObjectQLError, PermissionDenied
 from app.objectql.service import ObjectQL
 from components.field_widgets import display_value, lookup_expand, record_name
 from components.lead_convert import can_convert, convert_button
+from components.live import notify
 from components.record_editor import RecordEditor, flatten, install_leave_guard, lookup_labels
 from components.record_form import FormState, SectionSpec, form_sections, holds
 from components.record_history import record_history
@@ -20,7 +21,7 @@ from components.related_list import allowed, related_list
 from components.timeline import SOURCES, activity_timeline, link_field
 
 CARD = ("w-full shadow-none border border-slate-200 dark:border-slate-800 "
-        "bg-white dark:bg-slate-900 p-4 gap-3")
+        "bg-[#fff] dark:bg-slate-900 p-4 gap-3")
 BUTTON = "no-caps unelevated dense padding='4px 12px'"
 
 
@@ -35,7 +36,7 @@ def not_found(obj: ObjectDef | None) -> None:
         ui.label("Record not found").classes("text-lg font-semibold text-slate-800 "
                                              "dark:text-slate-100")
         ui.label("It may have been deleted, or you may not have access to it.").classes(
-            "text-sm text-slate-500")
+            "text-sm text-slate-500 dark:text-slate-400")
         if obj is not None:
             ui.link(f"Back to {obj.display_plural.lower()}", f"/o/{obj.name}").classes(
                 "text-indigo-600 no-underline hover:underline text-sm")
@@ -73,7 +74,7 @@ def read_sections(ql: ObjectQL, sections: list[SectionSpec], record: dict[str, A
             with ui.element("div").classes(f"grid {columns} gap-x-8 gap-y-2.5 w-full"):
                 for spec in shown:
                     with ui.column().classes("gap-0.5 min-w-0"):
-                        ui.label(spec.label).classes("text-xs text-slate-500")
+                        ui.label(spec.label).classes("text-xs text-slate-500 dark:text-slate-400")
                         with ui.element("div").classes(
                                 "text-sm text-slate-900 dark:text-slate-100 min-h-5").props(
                                 f'data-testid="field-{spec.name}"'):
@@ -144,7 +145,7 @@ class RecordView:
                     ui.icon(obj.icon or "description", size="1.6rem").classes("text-indigo-600")
                 with ui.column().classes("gap-0 min-w-0 grow basis-56"):
                     ui.link(obj.display_plural, f"/o/{obj.name}").classes(
-                        "text-xs text-slate-500 no-underline hover:underline")
+                        "text-xs text-slate-500 dark:text-slate-400 no-underline hover:underline")
                     ui.label(record_name(obj, record) or f"({obj.label})").classes(
                         "text-xl font-semibold text-slate-900 dark:text-white break-words"
                     ).props('data-testid="record-title"')
@@ -155,13 +156,14 @@ class RecordView:
                 for name in key_fields(self.sections, obj):
                     fd = obj.all_fields[name]
                     with ui.column().classes("gap-0 min-w-0"):
-                        ui.label(fd.display_label).classes("text-xs text-slate-500")
+                        ui.label(fd.display_label).classes("text-xs text-slate-500 "
+                                                           "dark:text-slate-400")
                         with ui.element("div").classes("text-sm").props(
                                 f'data-testid="key-{name}"'):
                             display_value(self.ql, fd, record.get(name))
                 if record.get("owner"):
                     with ui.column().classes("gap-0 min-w-0"):
-                        ui.label("Owner").classes("text-xs text-slate-500")
+                        ui.label("Owner").classes("text-xs text-slate-500 dark:text-slate-400")
                         with ui.element("div").classes("text-sm").props(
                                 'data-testid="record-owner"'):
                             display_value(self.ql, obj.all_fields["owner"], record.get("owner"))
@@ -206,13 +208,15 @@ class RecordView:
                 panel.clear()
         self.show(edit=False)
         with self.details_box:  # the clicked Save button is gone: notify from a live element
-            ui.notify("Saved", type="positive", timeout=1500)
+            notify(f"Saved “{record_name(self.obj, self.record)}”.", type="positive",
+                   timeout=1500)
 
     # -- delete ------------------------------------------------------------------------------
     def _confirm_delete(self) -> None:
         name = record_name(self.obj, self.record)
         with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 min-w-96 max-w-lg").props(
                 'data-testid="delete-dialog"'):
+            dialog.props["aria-label"] = f"Delete this {self.obj.label.lower()}?"
             ui.label(f"Delete this {self.obj.label.lower()}?").classes("text-base font-medium")
             ui.label(f"“{name}” will be deleted. This cannot be undone.").classes(
                 "text-sm text-slate-600 dark:text-slate-300 break-words")
@@ -221,7 +225,7 @@ class RecordView:
                 'role=alert data-testid="delete-error"')
             error.set_visibility(False)
             with ui.row().classes("w-full justify-end gap-2"):
-                ui.button("Cancel", on_click=dialog.close).props("flat no-caps")
+                ui.button("Cancel", on_click=dialog.close).props("flat no-caps autofocus")
 
                 def delete() -> None:
                     try:

@@ -17,7 +17,7 @@ from components.field_widgets import lookup_expand, name_fields, record_name
 
 ROWS = 10
 CARD = ("w-full shadow-none border border-slate-200 dark:border-slate-800 "
-        "bg-white dark:bg-slate-900 p-0 gap-0 overflow-hidden")
+        "bg-[#fff] dark:bg-slate-900 p-0 gap-0 overflow-hidden")
 
 
 def allowed(ql: ObjectQL, ctx: Context, obj: ObjectDef, action: str) -> bool:
@@ -52,7 +52,8 @@ def related_list(ql: ObjectQL, ctx: Context, spec: RelatedList, parent_id: str) 
             ui.icon(child.icon or "table_rows", size="1.1rem").classes("text-slate-400")
             ui.label(title).classes("text-sm font-semibold text-slate-700 dark:text-slate-200")
             ui.label(f"{total:,}{'+' if result.total_capped else ''}").classes(
-                "text-xs text-slate-500 bg-slate-100 dark:bg-slate-800 rounded-full px-2"
+                "text-xs text-slate-600 dark:text-slate-300 bg-slate-100 dark:bg-slate-800 "
+                "rounded-full px-2"
             ).props(f'data-testid="related-count-{child.name}"')
             ui.space()
             if allowed(ql, ctx, child, "create"):
@@ -61,12 +62,13 @@ def related_list(ql: ObjectQL, ctx: Context, spec: RelatedList, parent_id: str) 
                 target = f"/o/{child.name}/new?{quote(spec.field)}={quote(parent_id)}"
                 new.on_click(lambda t=target: ui.navigate.to(t))
         if not result.records:
-            ui.label(f"No {title.lower()} yet.").classes("px-4 py-3 text-sm text-slate-400")
+            ui.label(f"No {title.lower()} yet.").classes("px-4 py-3 text-sm text-slate-500 "
+                                                         "dark:text-slate-400")
             return
         _table(ql, child, columns, result.records)
         if total > len(result.records):
             ui.label(f"Showing {len(result.records)} of {total:,}").classes(
-                "px-4 py-2 text-xs text-slate-400")
+                "px-4 py-2 text-xs text-slate-500 dark:text-slate-400")
 
 
 def _sort(child: ObjectDef, readable: set[str]) -> list[list[str]]:
@@ -98,7 +100,8 @@ def _columns(ql: ObjectQL, ctx: Context, child: ObjectDef, spec: RelatedList
 
 def _table(ql: ObjectQL, child: ObjectDef, columns: list[tuple[str, FieldDef]],
            records: list[dict[str, Any]]) -> None:
-    head = "text-left text-xs font-medium text-slate-500 px-4 py-1.5 whitespace-nowrap"
+    head = ("text-left text-xs font-medium text-slate-500 dark:text-slate-400 px-4 py-1.5 "
+            "whitespace-nowrap")
     with ui.element("div").classes("w-full overflow-x-auto"), \
             ui.element("table").classes("w-full text-sm"):
         with ui.element("thead"), ui.element("tr").classes("bg-slate-50 dark:bg-slate-800/50"):

@@ -192,9 +192,13 @@ class GlobalSearch:
         self.generation = 0
         self._quiet = False
         with ui.element("div").classes("relative ml-4"):
+            # The combobox pattern: the input owns the suggestion list and points at the
+            # highlighted option (aria-activedescendant), so focus stays in the box.
             self.box = ui.input(placeholder="Search").props(
                 'dense borderless clearable type=search debounce=200 autocomplete=off '
-                'aria-label="Search" data-testid="global-search"').classes(
+                'aria-label="Search" role=combobox aria-autocomplete=list '
+                'aria-controls="global-search-list" aria-expanded=false '
+                'data-testid="global-search"').classes(
                 "w-80 max-sm:w-40 bg-slate-100 dark:bg-slate-800 rounded-lg px-2")
             with self.box.add_slot("prepend"):
                 ui.icon("search", size="1.1rem").classes("text-slate-400")
@@ -202,7 +206,7 @@ class GlobalSearch:
                 "absolute left-0 top-full mt-1 w-[30rem] max-w-[90vw] z-50 rounded-lg border "
                 "border-slate-200 dark:border-slate-700 bg-[#fff] dark:bg-slate-900 shadow-lg "
                 "py-1 max-h-[70vh] overflow-auto").props(
-                'data-testid="global-search-results" role=listbox')
+                'data-testid="global-search-results"')
             # Clicking a result must not blur the box first (which would close the panel).
             self.panel.on("mousedown", js_handler="(e) => e.preventDefault()")
         self.panel.visible = False
@@ -225,6 +229,9 @@ class GlobalSearch:
 
     def _show(self, on: bool) -> None:
         self.panel.visible = on
+        self.box.props(f"aria-expanded={'true' if on else 'false'}")
+        if not on:
+            self.box.props(remove="aria-activedescendant")
 
     def close(self) -> None:
         self._show(False)
@@ -248,12 +255,18 @@ class GlobalSearch:
             return
         with self.panel:
             if not groups:
-                ui.label(f"No matches for “{term}”").classes("px-3 py-2 text-sm text-slate-500")
-            for group in groups:
-                ui.label(group.obj.display_plural).classes(
-                    "px-3 pt-2 pb-0.5 text-[11px] uppercase tracking-wide text-slate-400")
-                for hit in group.hits:
-                    self._item(hit, group.obj)
+                ui.label(f"No matches for “{term}”").classes("px-3 py-2 text-sm text-slate-500 "
+                                                             "dark:text-slate-400")
+            with ui.element("div").props('id="global-search-list" role=listbox '
+                                         'aria-label="Suggestions"'):
+                for group in groups:
+                    with ui.element("div").props("role=group") as box:
+                        box.props["aria-label"] = group.obj.display_plural
+                        ui.label(group.obj.display_plural).classes(
+                            "px-3 pt-2 pb-0.5 text-[11px] uppercase tracking-wide "
+                            "text-slate-500 dark:text-slate-400").props('aria-hidden="true"')
+                        for hit in group.hits:
+                            self._item(hit, group.obj)
             with ui.link(target=f"/search?q={quote(term)}").classes(
                     "flex items-center gap-2 px-3 py-2 mt-1 border-t border-slate-100 "
                     "dark:border-slate-800 text-sm text-indigo-700 dark:text-indigo-300 "
@@ -267,13 +280,14 @@ class GlobalSearch:
         with ui.link(target=hit.href).classes(
                 "flex items-center gap-3 px-3 py-1.5 no-underline text-inherit "
                 "hover:bg-slate-50 dark:hover:bg-slate-800").props(
-                'data-testid="global-search-item" role=option') as item:
+                'data-testid="global-search-item" role=option tabindex=-1') as item:
             ui.icon(obj.icon or "table_rows", size="1.1rem").classes("text-slate-400")
             with ui.column().classes("gap-0 min-w-0"):
                 ui.label(hit.title).classes("text-sm text-slate-800 dark:text-slate-100 "
                                             "truncate")
                 if hit.subtitle:
-                    ui.label(hit.subtitle).classes("text-xs text-slate-500 truncate")
+                    ui.label(hit.subtitle).classes("text-xs text-slate-500 "
+                                                   "dark:text-slate-400 truncate")
         self.hits.append(hit)
         self.items.append(item)
 
@@ -286,6 +300,7 @@ class GlobalSearch:
         self.index = (self.index + step) % len(self.items)
         self.items[self.index].classes(add="bg-indigo-50 dark:bg-slate-800")
         self.items[self.index].props("aria-selected=true")
+        self.box.props(f'aria-activedescendant="c{self.items[self.index].id}"')
         ui.run_javascript(f"getHtmlElement({self.items[self.index].id})"
                           ".scrollIntoView({block: 'nearest'})")
         self._show(True)

@@ -12,6 +12,7 @@ from nicegui import ui
 from app import runtime
 from app.metadata.models import ObjectDef
 from app.objectql.context import Context
+from components.live import MAIN_ID, install_page_basics, live_region, skip_link
 from components.notifications import notification_bell
 from components.search import global_search
 
@@ -28,13 +29,17 @@ def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui
     dark = ui.dark_mode(value=nicegui_app.storage.user.get("dark", False))
     ui.query("body").classes("bg-slate-50 dark:bg-slate-950")
     ui.page_title(f"{title} · HotCRM")
+    install_page_basics()
     with ui.header(elevated=False).classes(
             "bg-[#fff] dark:bg-slate-900 text-slate-800 dark:text-slate-100 border-b "
             "border-slate-200 dark:border-slate-800 h-14 px-3 items-center gap-2 no-wrap"):
+        skip_link()
         ui.button(icon="menu", on_click=lambda: drawer.toggle()).props(
-            'flat round dense aria-label="Toggle navigation"')
-        with ui.link(target="/").classes("flex items-center gap-1 no-underline text-inherit"):
-            ui.icon("local_fire_department", size="1.6rem").classes("text-orange-500")
+            'flat round dense aria-label="Toggle navigation" aria-controls="main-nav"')
+        with ui.link(target="/").classes("flex items-center gap-1 no-underline text-inherit"
+                                         ).props('aria-label="HotCRM home"'):
+            ui.icon("local_fire_department", size="1.6rem").classes("text-orange-500").props(
+                'aria-hidden="true"')
             ui.label("HotCRM").classes("text-lg font-semibold max-sm:hidden")
         global_search(ctx)
         ui.space()
@@ -45,7 +50,7 @@ def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui
                 with ui.column().classes("px-4 py-2 gap-0"):
                     ui.label(ctx.name or "Signed in").classes("font-medium")
                     ui.label(ctx.role.replace("_", " ").title()).classes(
-                        "text-xs text-slate-500")
+                        "text-xs text-slate-500 dark:text-slate-400")
                 ui.separator()
 
                 def toggle_dark() -> None:
@@ -56,13 +61,20 @@ def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui
                 ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/auth/logout"))
     with ui.left_drawer(value=None, bordered=True).props("width=220 breakpoint=768").classes(
             "bg-[#fff] dark:bg-slate-900 p-2") as drawer:
-        _nav_item("Home", "home", "/", active == "home")
-        ui.label("Objects").classes("text-xs uppercase tracking-wide text-slate-400 px-3 "
-                                    "pt-4 pb-1")
-        for obj in readable_objects(ctx):
-            _nav_item(obj.display_plural, obj.icon or "table_rows", f"/o/{obj.name}",
-                      active == obj.name)
-    with ui.column().classes("w-full max-w-screen-2xl mx-auto p-4 gap-4") as content:
+        with ui.element("nav").props('id="main-nav" aria-label="Main"').classes(
+                "w-full flex flex-col gap-4"):
+            _nav_item("Home", "home", "/", active == "home")
+            ui.label("Objects").classes("text-xs uppercase tracking-wide text-slate-500 "
+                                        "dark:text-slate-400 px-3 pt-4 pb-1").props(
+                'aria-hidden="true"')
+            for obj in readable_objects(ctx):
+                _nav_item(obj.display_plural, obj.icon or "table_rows", f"/o/{obj.name}",
+                          active == obj.name)
+    live_region()
+    # The skip link lands here; tabindex=-1 lets it take focus without joining the tab order.
+    with ui.element("main").props(f'id="{MAIN_ID}" tabindex="-1"').classes(
+            "w-full max-w-screen-2xl mx-auto"), \
+            ui.column().classes("w-full p-4 gap-4") as content:
         yield content
 
 
@@ -72,6 +84,9 @@ def _nav_item(label: str, icon: str, target: str, is_active: bool) -> None:
                "dark:hover:bg-slate-800")
     if is_active:
         classes += " bg-indigo-50 text-indigo-700 dark:bg-slate-800 font-medium"
-    with ui.link(target=target).classes(classes).props(f'data-nav="{target}"'):
-        ui.icon(icon, size="1.2rem")
+    link = ui.link(target=target).classes(classes).props(f'data-nav="{target}"')
+    if is_active:
+        link.props('aria-current="page"')
+    with link:
+        ui.icon(icon, size="1.2rem").props('aria-hidden="true"')
         ui.label(label)

@@ -85,7 +85,8 @@ def load_entries(ql: ObjectQL, ctx: Context, parent: ObjectDef, parent_id: str
 def activity_timeline(ql: ObjectQL, ctx: Context, parent: ObjectDef, parent_id: str) -> None:
     entries = load_entries(ql, ctx, parent, parent_id)
     if not entries:
-        ui.label("No activities or emails yet.").classes("text-sm text-slate-400 p-2")
+        ui.label("No activities or emails yet.").classes("text-sm text-slate-500 "
+                                                         "dark:text-slate-400 p-2")
         return
     with ui.column().classes("w-full gap-0").props('data-testid="timeline"'):
         for index, entry in enumerate(entries):
@@ -107,10 +108,10 @@ def activity_timeline(ql: ObjectQL, ctx: Context, parent: ObjectDef, parent_id: 
                                           "dark:text-slate-100 no-underline hover:underline "
                                           "truncate")
                         ui.label(entry["kind_label"]).classes(
-                            "text-xs text-slate-500 shrink-0")
+                            "text-xs text-slate-500 dark:text-slate-400 shrink-0")
                         ui.space()
                         ui.label(format_value(entry["at_fd"], entry["at"])).classes(
-                            "text-xs text-slate-500 whitespace-nowrap shrink-0")
+                            "text-xs text-slate-500 dark:text-slate-400 whitespace-nowrap shrink-0")
                     if entry["text"]:
                         ui.label(entry["text"]).classes(
                             "text-sm text-slate-600 dark:text-slate-300 truncate")

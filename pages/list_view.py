@@ -24,6 +24,7 @@ from app.objectql.service import QueryResult
 from components.column_chooser import ColumnChooser
 from components.data_table import Column, DataTable, count_text, resolve_column
 from components.filter_builder import FilterBuilder, filter_fields
+from components.kanban_logic import kanban_views
 from components.mass_actions import MassActions
 from components.shell import frame
 from pages.common import ObjectPage, object_page, services
@@ -254,6 +255,11 @@ def _list_body(state: ListState) -> DataTable:
         if state.usable_views():
             _view_switcher(obj, state.usable_views(), state.view)
         ui.space()
+        if kanban_views(obj):  # the board is one Tab away, not only a typed URL
+            ui.link("Board", f"/o/{obj.name}/kanban").classes(
+                "px-3 py-1 rounded-md text-sm no-underline text-slate-700 dark:text-slate-200 "
+                "border border-slate-200 dark:border-slate-700").props(
+                'data-testid="view-board-link"')
         if state.may("create"):
             ui.button("New", icon="add").props(
                 f'unelevated no-caps no-wrap color=primary href="/o/{obj.name}/new" '
@@ -274,7 +280,8 @@ def _list_body(state: ListState) -> DataTable:
         mass = MassActions(ql, state.ctx, obj, selected=lambda: table.selected, users=users,
                            can_edit=state.may("edit"), can_delete=state.may("delete"),
                            on_done=lambda: table.reload())
-        count = ui.label("").classes("text-sm text-slate-500 tabular-nums whitespace-nowrap"
+        count = ui.label("").classes("text-sm text-slate-500 "
+                                     "dark:text-slate-400 tabular-nums whitespace-nowrap"
                                      ).props('data-testid="list-count"')
         ColumnChooser(options, [c.path for c in state.columns], default_paths,
                       on_change=lambda paths: columns_changed(paths))

@@ -10,6 +10,7 @@ from nicegui import ui
 
 from app.auth.oidc import oidc_enabled
 from app.auth.sessions import safe_next
+from components.live import install_page_basics
 from components.shell import BRAND
 from pages.common import services, signed_in
 
@@ -29,13 +30,17 @@ def login_page(request: Request, error: str | None = None, next: str = "/",
     if signed_in(request) is not None:
         return RedirectResponse(target, status_code=303)
     ui.colors(primary=BRAND)
+    ui.dark_mode(None)  # before sign-in there is no stored choice: follow the system
     ui.query("body").classes("bg-slate-100 dark:bg-slate-900")
-    with ui.column().classes("absolute-center items-center gap-6 w-full max-w-sm px-4"):
+    install_page_basics()
+    with ui.element("main").classes("absolute-center w-full max-w-sm px-4"), \
+            ui.column().classes("items-center gap-6 w-full"):
         with ui.row().classes("items-center gap-2"):
-            ui.icon("local_fire_department", size="2.2rem").classes("text-orange-500")
+            ui.icon("local_fire_department", size="2.2rem").classes("text-orange-500").props(
+                'aria-hidden="true"')
             ui.label("HotCRM").classes("text-3xl font-semibold text-slate-800 "
                                        "dark:text-slate-100")
-        with ui.card().classes("w-full p-6 gap-4 shadow-sm"):
+        with ui.card().classes("w-full p-6 gap-4 shadow-sm dark:bg-slate-800"):
             ui.label("Sign in").classes("text-lg font-medium")
             if error in MESSAGES:
                 ui.label(MESSAGES[error].format(retry_after=retry_after or "a few")).classes(

@@ -40,15 +40,16 @@ async def search_page(request: Request, q: str = "") -> RedirectResponse | None:
         with ui.row().classes("w-full items-baseline gap-2"):
             ui.label("Search").classes("text-xl font-semibold text-slate-900 dark:text-white")
             if term:
-                ui.label(f"“{term}”").classes("text-xl text-slate-500").props(
+                ui.label(f"“{term}”").classes("text-xl text-slate-500 dark:text-slate-400").props(
                     'data-testid="search-term"')
         if not term:
             ui.label("Type in the search box above to find records.").classes(
-                "text-slate-500")
+                "text-slate-500 dark:text-slate-400")
             return None
         objects = searchable_objects(ctx)
         slots = {obj.name: ui.column().classes("w-full gap-0") for obj in objects}
-        status = ui.label("Searching …").classes("text-sm text-slate-500").props(
+        status = ui.label("Searching …").classes("text-sm text-slate-500 "
+                                                 "dark:text-slate-400").props(
             'data-testid="search-status"')
     await ui.context.client.connected()
 
@@ -77,7 +78,7 @@ def _render_group(slot: ui.column, group: Group, term: str) -> None:
             ui.label(obj.display_plural).classes("text-sm font-medium text-slate-700 "
                                                  "dark:text-slate-200")
             count = f"{len(group.hits)}{'+' if group.more else ''}"
-            ui.label(count).classes("text-xs text-slate-400 tabular-nums")
+            ui.label(count).classes("text-xs text-slate-500 dark:text-slate-400 tabular-nums")
             ui.space()
             ui.link("Open in list", f"/o/{obj.name}?{urlencode({'q': term})}").classes(
                 "text-xs text-indigo-700 dark:text-indigo-300 no-underline hover:underline")
@@ -93,4 +94,5 @@ def _render_group(slot: ui.column, group: Group, term: str) -> None:
                     ui.label(hit.title).classes("text-sm text-slate-800 dark:text-slate-100 "
                                                 "truncate")
                     if hit.subtitle:
-                        ui.label(hit.subtitle).classes("text-sm text-slate-500 truncate")
+                        ui.label(hit.subtitle).classes("text-sm text-slate-500 "
+                                                       "dark:text-slate-400 truncate")

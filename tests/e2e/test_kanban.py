@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from app.devserver import api, token_for
 
@@ -68,7 +69,8 @@ def test_drag_to_closed_won_books_the_contract(live_server: str, page: Any) -> N
     before_source, before_won = count(page, stage), count(page, "closed_won")
     drag(page, card_id, "closed_won")
     in_column(page, card_id, "closed_won").wait_for()
-    page.get_by_text("Contract created").wait_for()
+    # What a screen reader hears (the toast says the same to the eye).
+    expect(page.get_by_test_id("live-region")).to_contain_text("Contract created")
     assert count(page, stage) == before_source - 1
     assert count(page, "closed_won") == before_won + 1
 
@@ -121,7 +123,7 @@ def test_a_stale_card_goes_back_with_a_readable_message(live_server: str, page: 
     api(live_server, f"/api/objects/opportunity/{card_id}", alice, method="PATCH",
         body={"next_step": "Changed elsewhere"})
     drag(page, card_id, target)
-    page.get_by_text("changed by someone else").wait_for()
+    expect(page.get_by_test_id("live-region")).to_contain_text("changed by someone else")
     assert in_column(page, card_id, stage).count() == 1
     assert api(live_server, f"/api/objects/opportunity/{card_id}", alice)["stage"] == stage
 
@@ -159,3 +161,27 @@ def test_board_links_to_the_list_and_refuses_unknown_boards(live_server: str,
 def test_board_needs_a_signed_in_user(live_server: str, page: Any) -> None:
     page.goto(f"{live_server}/o/opportunity/kanban")
     page.wait_for_url(re.compile(r"/login\?next=%2Fo%2Fopportunity%2Fkanban$"))
+
+
+def test_escape_in_the_loss_reason_dialog_returns_focus_to_the_card(live_server: str,
+                                                                    page: Any) -> None:
+    """The keyboard path: the card's menu opens the same dialog as a drop; Escape closes
+    it, nothing is saved, it is announced and focus is back on the card's menu button."""
+    open_board(page, live_server)
+    card_id, stage = open_card(page)
+    page.locator(f'[data-card-id="{card_id}"] .kb-move').focus()
+    page.keyboard.press("Enter")
+    menu = page.get_by_test_id("kanban-move-menu")
+    expect(menu.get_by_role("menuitem").first).to_be_focused()
+    page.keyboard.press("End")
+    expect(page.get_by_test_id("kanban-move-to-closed_lost")).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_test_id("loss-reason-dialog")
+    dialog.wait_for()
+    page.wait_for_function("() => !!document.activeElement?.closest('[role=dialog]')")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    expect(page.get_by_test_id("live-region")).to_contain_text("Not moved")
+    expect(in_column(page, card_id, stage).locator(".kb-move")).to_be_focused()
+    deal = api(live_server, f"/api/objects/opportunity/{card_id}", token_for(live_server, "alice"))
+    assert deal["stage"] == stage

@@ -178,7 +178,8 @@ def test_mass_change_owner_as_admin(live_server: str, page: Any) -> None:
     page.locator(".q-menu .q-item", has_text=re.compile(r"^Bob ")).first.click()
     page.get_by_test_id("mass-confirm").click()
     # All succeeded: a notification says so (the mass-result dialog is for failures).
-    expect(page.get_by_text("2 updated", exact=True)).to_be_visible()
+    expect(page.locator("#q-notify").get_by_text("2 updated", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("live-region")).to_have_text("2 updated")
     expect(page.get_by_test_id("mass-actions")).to_be_hidden()
     for record in created:
         assert api(live_server, f"/api/objects/account/{record['id']}",
