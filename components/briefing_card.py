@@ -243,6 +243,7 @@ class BriefingCard:
         with ui.row().classes("w-full gap-1 no-wrap items-start").props(
                 'data-testid="briefing-step"'):
             box = ui.checkbox().props("dense size=sm").classes("mt-0.5")
+            box.props(f'aria-label="Done: {_attr(step.text)}"')
             with ui.column().classes("gap-0 grow min-w-0"):
                 text = ui.label(step.text).classes("text-sm text-slate-800 dark:text-slate-100")
                 box.on_value_change(lambda e: text.classes(
@@ -330,3 +331,8 @@ def briefing_card(ql: ObjectQL, ctx: Context, account_id: str) -> BriefingCard:
     card = BriefingCard(ql, ctx, account_id)
     card.render()
     return card
+
+
+def _attr(text: str) -> str:
+    """Text made safe inside a double-quoted HTML attribute of a prop string."""
+    return text.replace("&", "&amp;").replace('"', "&quot;")[:200]

@@ -116,22 +116,22 @@ class WidgetCard:
                 change = data.get("change")
                 if change is not None:
                     good = data.get("better")
-                    color = "text-emerald-600 dark:text-emerald-400" if good else \
-                        "text-rose-600 dark:text-rose-400"
+                    color = "text-emerald-700 dark:text-emerald-400" if good else \
+                        "text-rose-700 dark:text-rose-400"
                     ui.icon("arrow_upward" if change > 0 else "arrow_downward"
                             if change < 0 else "arrow_forward", size="1rem").classes(color)
                     ui.label(f"{abs(change):.1f}%").classes(f"{color} font-medium").props(
                         'data-testid="kpi-change"')
                     ui.label(f"vs {format_value(data.get('previous'), fmt)} before").classes(
-                        "text-slate-500")
+                        "text-slate-500 dark:text-slate-400")
                 elif "previous" in data:
                     ui.label(f"previous: {format_value(data.get('previous'), fmt)}").classes(
-                        "text-slate-500")
+                        "text-slate-500 dark:text-slate-400")
                 elif self.widget.name == "pipeline" and data.get("row"):
                     row = data["row"]
                     ui.label(f"{row.get('count', 0)} deals · weighted "
                              f"{format_value(row.get('weighted'), 'currency')}").classes(
-                        "text-slate-500")
+                        "text-slate-500 dark:text-slate-400")
 
     # -- charts ---------------------------------------------------------------------------
     def _chart(self, data: dict[str, Any]) -> None:
@@ -170,7 +170,9 @@ class WidgetCard:
         columns = data["columns"]
         obj = self.widget.query.object
         grouped = bool(self.widget.query.group_by)
-        with self.body, ui.element("div").classes("w-full overflow-auto grow"):
+        # A table wider than its card scrolls; keyboard users reach it by Tab (WCAG 2.1.1).
+        with self.body, ui.element("div").classes("w-full overflow-auto grow").props(
+                f'tabindex=0 role=region aria-label="{self.widget.title or self.widget.name}"'):
             with ui.element("table").classes("dash-table"):
                 with ui.element("thead"), ui.element("tr"):
                     for column in columns:
@@ -249,7 +251,8 @@ class DashboardView:
         with ui.row().classes("w-full items-center gap-2 dash-filters"):
             ui.icon(d.icon or "insights", size="1.6rem").classes("text-indigo-500")
             ui.label(d.label).classes("text-xl font-semibold text-slate-900 dark:text-white")
-            self.period_label = ui.label("").classes("text-sm text-slate-500 max-sm:hidden")
+            self.period_label = ui.label("").classes(
+                "text-sm text-slate-500 dark:text-slate-400 max-sm:hidden")
             ui.space()
             for f in d.filters:
                 if f.type == "period":

@@ -73,7 +73,12 @@ SCREENS = [
            then=open_global_search),
     Screen("search results", "/search?q=fa", "[data-testid=search-term]"),
     # Screens of other open issues join here, e.g.:
-    # Screen("sales dashboard", "/dashboard/sales", "[data-widget]", who="manager"),
+    Screen("sales dashboard", "/dashboard/sales", '[data-widget][data-state="ready"]',
+           who="manager"),
+    Screen("account record with its AI briefing", "/o/account/{account}",
+           "[data-testid=briefing-steps]"),
+    Screen("lead list", "/o/lead", "[data-testid=list-table] tbody tr"),
+    Screen("lead record", "/o/lead/{lead}", "[data-testid=record-title]"),
     # Screen("admin studio", "/admin", "main", who="admin"),
 ]
 
@@ -85,7 +90,7 @@ def record_ids(live_server: str) -> dict[str, str]:
         return str(found["records"][0]["id"]) if found["records"] else "missing"
 
     return {"account": first("account"), "opportunity": first("opportunity"),
-            "contact": first("contact")}
+            "contact": first("contact"), "lead": first("lead")}
 
 
 @pytest.fixture(scope="module")
