@@ -97,7 +97,7 @@ def main() -> None:
     def hand_list() -> object:
         stmt = (select(acc.c.id, *[acc.c[c] for c in list_cols])
                 .where(acc.c.owner == me.user_id)
-                .order_by(acc.c.name.asc().nulls_first(), acc.c.id).limit(20))
+                .order_by(acc.c.name.asc().nulls_first(), acc.c.id.asc().nulls_first()).limit(20))
         with reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
@@ -116,13 +116,13 @@ def main() -> None:
         page = (select(opp.c.id, opp.c.name, opp.c.account, opp.c.stage, opp.c.amount,
                        opp.c.close_date)
                 .where(opp.c.owner == me.user_id)
-                .order_by(opp.c.close_date.desc().nulls_last(), opp.c.id.desc()).limit(20)
+                .order_by(opp.c.close_date.desc().nulls_last(), opp.c.id.desc().nulls_last()).limit(20)
                 .subquery("page"))
         a = acc.alias("a")
         stmt = (select(page.c.id, page.c.name, a.c.name.label("account.name"), page.c.stage,
                        page.c.amount, page.c.close_date)
                 .select_from(page.outerjoin(a, page.c.account == a.c.id))
-                .order_by(page.c.close_date.desc().nulls_last(), page.c.id.desc()))
+                .order_by(page.c.close_date.desc().nulls_last(), page.c.id.desc().nulls_last()))
         with reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 

@@ -277,7 +277,8 @@ class ObjectQL:
         # Ties break by id in the direction of the last sort key, so an index ending in
         # (..., sort key, id) serves the whole order in either scan direction.
         tie_desc = bool(sort_spec) and sort_spec[-1][1] == "desc"
-        order = [*b.order_by(sort_spec), b.base.c.id.desc() if tie_desc else b.base.c.id.asc()]
+        tie = b.base.c.id.desc().nulls_last() if tie_desc else b.base.c.id.asc().nulls_first()
+        order = [*b.order_by(sort_spec), tie]  # NULLS spelled out: PostgreSQL matches keys
         stmt = b.apply(stmt)
         if where is not None:
             stmt = stmt.where(where)
