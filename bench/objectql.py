@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, event, func, insert, literal, select
+from sqlalchemy import bindparam, event, func, insert, literal, literal_column, select
 
 from app import audit
 from app.audit import AUDIT
@@ -97,7 +97,8 @@ def main() -> None:
     def hand_list() -> object:
         stmt = (select(acc.c.id, *[acc.c[c] for c in list_cols])
                 .where(acc.c.owner == me.user_id)
-                .order_by(acc.c.name.asc().nulls_first(), acc.c.id.asc().nulls_first()).limit(20))
+                .order_by(acc.c.name.asc().nulls_first(), acc.c.id.asc().nulls_first())
+                .limit(literal_column("20")))
         with reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
@@ -116,7 +117,8 @@ def main() -> None:
         page = (select(opp.c.id, opp.c.name, opp.c.account, opp.c.stage, opp.c.amount,
                        opp.c.close_date)
                 .where(opp.c.owner == me.user_id)
-                .order_by(opp.c.close_date.desc().nulls_last(), opp.c.id.desc().nulls_last()).limit(20)
+                .order_by(opp.c.close_date.desc().nulls_last(), opp.c.id.desc().nulls_last())
+                .limit(literal_column("20"))
                 .subquery("page"))
         a = acc.alias("a")
         stmt = (select(page.c.id, page.c.name, a.c.name.label("account.name"), page.c.stage,
@@ -137,7 +139,7 @@ def main() -> None:
         # The rep's visibility (own records) is part of the query ObjectQL runs, so here too.
         inner = (select(literal(1)).where(opp.c.stage == "prospecting",
                                           opp.c.owner == me.user_id)
-                 .limit(10_001).subquery())
+                 .limit(literal_column("10001")).subquery())
         with reader.connect() as conn:
             return conn.execute(select(func.count()).select_from(inner)).scalar()
 

@@ -85,7 +85,7 @@ class SelectBuilder:
     def _join(self, prefix: str, fk_column: ColumnElement[Any], target: ObjectDef) -> FromClause:
         if prefix in self._joins:
             return self._joins[prefix][0]
-        alias = self.schema.table(target.name).alias(f"j{len(self._joins)}")
+        alias = self.schema.alias(target.name, f"j{len(self._joins)}")
         condition: ColumnElement[bool] = fk_column == alias.c.id
         if self.row_filter is not None:
             hidden = self.row_filter(target, alias)
