@@ -27,6 +27,7 @@ from app import audit
 from app.audit import AUDIT
 from app.core import build_services
 from app.objectql import Context
+from app.storage.db import analyze
 from app.storage.ids import new_id
 
 
@@ -113,7 +114,18 @@ def main() -> None:
                        limit=20).records
 
     def hand_join() -> object:
-        # The page comes off (owner, close_date) first; only its 20 rows probe account.
+        if engine.dialect.name != "postgresql":  # SQLite nests the loop by itself
+            a = acc.alias("a")
+            plain = (select(opp.c.id, opp.c.name, a.c.name.label("account.name"),
+                            opp.c.stage, opp.c.amount, opp.c.close_date)
+                     .select_from(opp.outerjoin(a, opp.c.account == a.c.id))
+                     .where(opp.c.owner == me.user_id)
+                     .order_by(opp.c.close_date.desc().nulls_last(),
+                               opp.c.id.desc().nulls_last()).limit(literal_column("20")))
+            with reader.connect() as conn:
+                return [dict(r._mapping) for r in conn.execute(plain)]
+        # PostgreSQL: the page comes off (owner, close_date, id) first; only its 20 rows
+        # probe account.
         page = (select(opp.c.id, opp.c.name, opp.c.account, opp.c.stage, opp.c.amount,
                        opp.c.close_date)
                 .where(opp.c.owner == me.user_id)
@@ -215,6 +227,9 @@ def main() -> None:
           f"hand-written {1000 / statistics.mean(hand):8.0f}/s")
     with engine.begin() as conn:  # leave the data set as it was
         conn.execute(opp.delete().where(opp.c.name == "Bench deal"))
+    # The deleted rows cleared visibility-map bits; without this the next run's counts and
+    # totals read the heap again (17 ms instead of 2 ms for the capped count).
+    analyze(engine, ["opportunity", "audit_entry"])
 
 
 if __name__ == "__main__":
