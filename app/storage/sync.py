@@ -1,4 +1,4 @@
-"""Bring the database up to the metadata: add tables, columns and indexes; never drop.
+"""Bring the database up to the metadata: add tables, columns and indexes; never drop data.
 
 Alembic's operation objects build the DDL, so each dialect gets its own correct
 statements; we only decide *what* to add. Columns that metadata no longer names
