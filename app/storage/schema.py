@@ -117,7 +117,9 @@ class Schema:
         key = (name, alias_name)
         found = self.aliases.get(key)
         if found is None:
-            found = self.aliases[key] = self.tables[name].alias(alias_name)
+            found = self.tables[name].alias(alias_name)
+            found.c  # noqa: B018  build the column collection now, not on a thread's first use
+            self.aliases[key] = found
         return found
 
 
