@@ -113,17 +113,17 @@ def main() -> None:
                        filters=[["owner", "=", "$user"]], sort=[["close_date", "desc"]],
                        limit=20).records
 
-    def hand_join() -> object:
-        if engine.dialect.name != "postgresql":  # SQLite nests the loop by itself
-            a = acc.alias("a")
-            plain = (select(opp.c.id, opp.c.name, a.c.name.label("account.name"),
+    # Built once, as an expert would: making the account alias (40 columns) per call
+    # costs more than the query.
+    a = acc.alias("a")
+    if engine.dialect.name != "postgresql":  # SQLite nests the loop by itself
+        join_stmt = (select(opp.c.id, opp.c.name, a.c.name.label("account.name"),
                             opp.c.stage, opp.c.amount, opp.c.close_date)
                      .select_from(opp.outerjoin(a, opp.c.account == a.c.id))
                      .where(opp.c.owner == me.user_id)
                      .order_by(opp.c.close_date.desc().nulls_last(),
                                opp.c.id.desc().nulls_last()).limit(literal_column("20")))
-            with reader.connect() as conn:
-                return [dict(r._mapping) for r in conn.execute(plain)]
+    else:
         # PostgreSQL: the page comes off (owner, close_date, id) first; only its 20 rows
         # probe account.
         page = (select(opp.c.id, opp.c.name, opp.c.account, opp.c.stage, opp.c.amount,
@@ -132,13 +132,15 @@ def main() -> None:
                 .order_by(opp.c.close_date.desc().nulls_last(), opp.c.id.desc().nulls_last())
                 .limit(literal_column("20"))
                 .subquery("page"))
-        a = acc.alias("a")
-        stmt = (select(page.c.id, page.c.name, a.c.name.label("account.name"), page.c.stage,
-                       page.c.amount, page.c.close_date)
-                .select_from(page.outerjoin(a, page.c.account == a.c.id))
-                .order_by(page.c.close_date.desc().nulls_last(), page.c.id.desc().nulls_last()))
+        join_stmt = (select(page.c.id, page.c.name, a.c.name.label("account.name"),
+                            page.c.stage, page.c.amount, page.c.close_date)
+                     .select_from(page.outerjoin(a, page.c.account == a.c.id))
+                     .order_by(page.c.close_date.desc().nulls_last(),
+                               page.c.id.desc().nulls_last()))
+
+    def hand_join() -> object:
         with reader.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(stmt)]
+            return [dict(r._mapping) for r in conn.execute(join_stmt)]
 
     assert [r["id"] for r in ours_join()] == [r["id"] for r in hand_join()]  # type: ignore
     results["join page"] = report("lookup join page",
