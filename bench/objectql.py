@@ -21,12 +21,13 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, event, func, insert, literal, select
+from sqlalchemy import bindparam, event, func, insert, literal, literal_column, select
 
 from app import audit
 from app.audit import AUDIT
 from app.core import build_services
 from app.objectql import Context
+from app.storage.db import analyze
 from app.storage.ids import new_id
 
 
@@ -97,7 +98,8 @@ def main() -> None:
     def hand_list() -> object:
         stmt = (select(acc.c.id, *[acc.c[c] for c in list_cols])
                 .where(acc.c.owner == me.user_id)
-                .order_by(acc.c.name.asc().nulls_first(), acc.c.id).limit(20))
+                .order_by(acc.c.name.asc().nulls_first(), acc.c.id.asc().nulls_first())
+                .limit(literal_column("20")))
         with reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
@@ -111,20 +113,34 @@ def main() -> None:
                        filters=[["owner", "=", "$user"]], sort=[["close_date", "desc"]],
                        limit=20).records
 
-    def hand_join() -> object:
-        # The page comes off (owner, close_date) first; only its 20 rows probe account.
+    # Built once, as an expert would: making the account alias (40 columns) per call
+    # costs more than the query.
+    a = acc.alias("a")
+    if engine.dialect.name != "postgresql":  # SQLite nests the loop by itself
+        join_stmt = (select(opp.c.id, opp.c.name, a.c.name.label("account.name"),
+                            opp.c.stage, opp.c.amount, opp.c.close_date)
+                     .select_from(opp.outerjoin(a, opp.c.account == a.c.id))
+                     .where(opp.c.owner == me.user_id)
+                     .order_by(opp.c.close_date.desc().nulls_last(),
+                               opp.c.id.desc().nulls_last()).limit(literal_column("20")))
+    else:
+        # PostgreSQL: the page comes off (owner, close_date, id) first; only its 20 rows
+        # probe account.
         page = (select(opp.c.id, opp.c.name, opp.c.account, opp.c.stage, opp.c.amount,
                        opp.c.close_date)
                 .where(opp.c.owner == me.user_id)
-                .order_by(opp.c.close_date.desc().nulls_last(), opp.c.id.desc()).limit(20)
+                .order_by(opp.c.close_date.desc().nulls_last(), opp.c.id.desc().nulls_last())
+                .limit(literal_column("20"))
                 .subquery("page"))
-        a = acc.alias("a")
-        stmt = (select(page.c.id, page.c.name, a.c.name.label("account.name"), page.c.stage,
-                       page.c.amount, page.c.close_date)
-                .select_from(page.outerjoin(a, page.c.account == a.c.id))
-                .order_by(page.c.close_date.desc().nulls_last(), page.c.id.desc()))
+        join_stmt = (select(page.c.id, page.c.name, a.c.name.label("account.name"),
+                            page.c.stage, page.c.amount, page.c.close_date)
+                     .select_from(page.outerjoin(a, page.c.account == a.c.id))
+                     .order_by(page.c.close_date.desc().nulls_last(),
+                               page.c.id.desc().nulls_last()))
+
+    def hand_join() -> object:
         with reader.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(stmt)]
+            return [dict(r._mapping) for r in conn.execute(join_stmt)]
 
     assert [r["id"] for r in ours_join()] == [r["id"] for r in hand_join()]  # type: ignore
     results["join page"] = report("lookup join page",
@@ -137,7 +153,7 @@ def main() -> None:
         # The rep's visibility (own records) is part of the query ObjectQL runs, so here too.
         inner = (select(literal(1)).where(opp.c.stage == "prospecting",
                                           opp.c.owner == me.user_id)
-                 .limit(10_001).subquery())
+                 .limit(literal_column("10001")).subquery())
         with reader.connect() as conn:
             return conn.execute(select(func.count()).select_from(inner)).scalar()
 
@@ -213,6 +229,9 @@ def main() -> None:
           f"hand-written {1000 / statistics.mean(hand):8.0f}/s")
     with engine.begin() as conn:  # leave the data set as it was
         conn.execute(opp.delete().where(opp.c.name == "Bench deal"))
+    # The deleted rows cleared visibility-map bits; without this the next run's counts and
+    # totals read the heap again (17 ms instead of 2 ms for the capped count).
+    analyze(engine, ["opportunity", "audit_entry"])
 
 
 if __name__ == "__main__":

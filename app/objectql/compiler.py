@@ -89,7 +89,7 @@ class SelectBuilder:
         if len(self._joins) >= MAX_JOINS:  # SQLite joins at most 64 tables per statement
             raise QueryError(f"a query may follow at most {MAX_JOINS} different lookup "
                              "paths (fields, filters, sort and expand together)")
-        alias = self.schema.table(target.name).alias(f"j{len(self._joins)}")
+        alias = self.schema.alias(target.name, f"j{len(self._joins)}")
         condition: ColumnElement[bool] = fk_column == alias.c.id
         if self.row_filter is not None:
             hidden = self.row_filter(target, alias)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, literal, select
 
 from app import audit
 from app.events import ChangeEvent, EventBus
@@ -281,11 +281,14 @@ class ObjectQL:
         # Ties break by id in the direction of the last sort key, so an index ending in
         # (..., sort key, id) serves the whole order in either scan direction.
         tie_desc = bool(sort_spec) and sort_spec[-1][1] == "desc"
-        order = [*b.order_by(sort_spec), b.base.c.id.desc() if tie_desc else b.base.c.id.asc()]
+        tie = b.base.c.id.desc().nulls_last() if tie_desc else b.base.c.id.asc().nulls_first()
+        order = [*b.order_by(sort_spec), tie]  # NULLS spelled out: PostgreSQL matches keys
         stmt = b.apply(stmt)
         if where is not None:
             stmt = stmt.where(where)
-        stmt = stmt.order_by(*order).limit(limit).offset(skip)
+        stmt = stmt.order_by(*order).limit(_inline(limit))
+        if skip:
+            stmt = stmt.offset(_inline(skip))
         with self._reading() as conn:
             rows = conn.execute(stmt).all()
             records = [_nest(row._mapping) for row in rows] if expansions else \
@@ -346,7 +349,7 @@ class ObjectQL:
         inner = select(literal(1).label("one")).select_from(b.from_clause())
         if where is not None:
             inner = inner.where(where)
-        inner_sub = inner.limit(cap + 1).subquery()
+        inner_sub = inner.limit(_inline(cap + 1)).subquery()
         n = conn.execute(select(func.count()).select_from(inner_sub)).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
 
@@ -430,7 +433,7 @@ class ObjectQL:
             # Empty values sort like find(): first ascending, last descending, on every backend.
             order.append(labels[name].desc().nulls_last() if direction == "desc"
                          else labels[name].asc().nulls_first())
-        stmt = stmt.order_by(*(order or [c.asc() for c in group_cols])).limit(limit)
+        stmt = stmt.order_by(*(order or [c.asc() for c in group_cols])).limit(_inline(limit))
         with self._reading() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
@@ -490,6 +493,13 @@ class ObjectQL:
     def bulk_insert(self, ctx: Context, object_name: str, rows: list[dict[str, Any]]) -> int:
         """Typed and checked, without per-row triggers or audit: for seeds and imports."""
         return self._writes.bulk_insert(ctx, object_name, rows)
+
+
+def _inline(n: int) -> Any:
+    """LIMIT/OFFSET written into the SQL at execution (the compiled statement stays cached).
+    As a parameter, PostgreSQL's generic plan for a prepared statement guesses the limit
+    at 10% of the rows and chose a parallel scan for a 20-row page: 7 ms instead of 0.4."""
+    return bindparam(None, int(n), literal_execute=True)
 
 
 def _nest(mapping: Any) -> dict[str, Any]:

@@ -69,7 +69,7 @@ class PermissionPolicy:
         if master is None or not master.reference_to:
             return false()
         parent = self.ql.registry[master.reference_to]
-        parent_table = self.ql.schema.table(parent.name).alias(f"p_{obj.name}")
+        parent_table = self.ql.schema.alias(parent.name, f"p_{obj.name}")
         # Editing a detail record means editing the master's data: same rule.
         condition = self.row_filter(ctx, parent, parent_table,
                                     "edit" if action != "read" else "read")

@@ -106,9 +106,21 @@ class Schema:
     # The metadata-derived indexes of each object table (see app/storage/indexes.py).
     indexes: dict[str, list[IndexSpec]] = field(default_factory=dict)
     dialect: str = "sqlite"
+    aliases: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def table(self, name: str) -> Table:
         return self.tables[name]
+
+    def alias(self, name: str, alias_name: str) -> Any:
+        """`table(name).alias(alias_name)`, made once: building an alias's column
+        collection (40 columns) cost more than the 20-row join page it was for."""
+        key = (name, alias_name)
+        found = self.aliases.get(key)
+        if found is None:
+            found = self.tables[name].alias(alias_name)
+            found.c  # noqa: B018  build the column collection now, not on a thread's first use
+            self.aliases[key] = found
+        return found
 
 
 def build_schema(registry: Registry, dialect: str = "sqlite") -> Schema:

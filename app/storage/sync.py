@@ -1,4 +1,4 @@
-"""Bring the database up to the metadata: add tables, columns and indexes; never drop.
+"""Bring the database up to the metadata: add tables, columns and indexes; never drop data.
 
 Alembic's operation objects build the DDL, so each dialect gets its own correct
 statements; we only decide *what* to add. Columns that metadata no longer names
@@ -84,6 +84,8 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
                 wanted = {str(i.name) for i in table.indexes}
                 obsolete += [name for name in sorted(index_names)
                              if name.startswith(f"ix_{table.name}_") and name not in wanted]
+        if conn.dialect.name == "postgresql":
+            _tune_autovacuum(conn, list(schema.indexes))
     _apply_index_changes(engine, later, obsolete, report)
     if report.orphan_columns:
         log.warning("columns no longer in metadata were kept: %s",
@@ -118,6 +120,25 @@ def _apply_index_changes(engine: Engine, indexes: list[tuple[Index, bool]],
             finally:
                 if postgres:
                     index.dialect_options["postgresql"]["concurrently"] = False
+
+
+# Object tables are vacuumed after 1% of their rows changed, not PostgreSQL's 20%: on a
+# 200k-row table the default let 40k updated rows clear visibility-map bits, and every
+# capped count and board total read the heap again (2 ms became 17-22 ms).
+AUTOVACUUM = {"autovacuum_vacuum_scale_factor": "0.01",
+              "autovacuum_vacuum_insert_scale_factor": "0.01",
+              "autovacuum_analyze_scale_factor": "0.02"}
+
+
+def _tune_autovacuum(conn: Connection, tables: list[str]) -> None:
+    current = {name: set(options or []) for name, options in conn.execute(text(
+        "SELECT relname, reloptions FROM pg_class WHERE relkind = 'r' "
+        "AND relnamespace = to_regnamespace(current_schema())"))}
+    wanted = {f"{k}={v}" for k, v in AUTOVACUUM.items()}
+    settings = ", ".join(f"{k} = {v}" for k, v in AUTOVACUUM.items())
+    for table in tables:
+        if table in current and not wanted <= current[table]:
+            conn.exec_driver_sql(f'ALTER TABLE "{table}" SET ({settings})')
 
 
 Shape = tuple[tuple[tuple[str, int], ...], tuple[str, ...]]

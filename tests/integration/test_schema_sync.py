@@ -111,3 +111,15 @@ def test_sync_rebuilds_misshapen_indexes_and_drops_unwanted_ones(services) -> No
             assert "(owner NULLS FIRST, name NULLS FIRST, id NULLS FIRST)" in definition
     assert "ix_account_owner" not in names and "ix_account_owner_name_id" in names
     assert not services.ql.sync_schema().changed
+
+
+def test_object_tables_are_vacuumed_early_on_postgres(services) -> None:
+    """Index-only counts and board totals need a fresh visibility map: object tables are
+    autovacuumed after 1% of their rows changed."""
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL storage parameters")
+    with services.engine.connect() as conn:
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'opportunity'").scalar_one()
+    assert "autovacuum_vacuum_scale_factor=0.01" in options
+    assert "autovacuum_vacuum_insert_scale_factor=0.01" in options
