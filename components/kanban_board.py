@@ -10,12 +10,14 @@ validation, triggers and audit run as for any save. The logic is in `kanban_logi
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 from nicegui import events, run, ui
 
 from app import runtime
+from app.events import ChangeEvent
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import PermissionDenied
@@ -31,6 +33,10 @@ from components.kanban_logic import (
     view_choices,
 )
 from components.live import announce, notify
+from components.live_updates import LiveUpdates
+
+# Seconds during which a change event for a card this board just moved is its own echo.
+OWN_MOVE_SECONDS = 5.0
 
 CSS = """
 .kb-board { display: flex; gap: 12px; width: 100%; overflow-x: auto; align-items: stretch;
@@ -163,7 +169,9 @@ class KanbanBoard:
             return None
         ql = runtime.services().ql
         states = await run.io_bound(load_board, ql, ctx, spec)
-        return cls(ctx, spec, states)
+        board = cls(ctx, spec, states)
+        board.live = LiveUpdates(board._shows, board.refresh)
+        return board
 
     def __init__(self, ctx: Context, spec: BoardSpec, states: list[ColumnState]) -> None:
         self.ctx = ctx
@@ -175,6 +183,8 @@ class KanbanBoard:
         self.states = {s.value: s for s in states}
         self.where = {card["id"]: s.value for s in self.states.values() for card in s.cards}
         self.columns: dict[str, KanbanColumn] = {}
+        self._own_moves: dict[str, float] = {}
+        self.live: LiveUpdates | None = None
         empty = f"No {self.obj.display_plural.lower()}"
         stages = [{"value": s.value, "label": s.label} for s in self.states.values()]
         with ui.element("div").classes("kb-board").style(
@@ -185,6 +195,26 @@ class KanbanBoard:
                 column.on("move", lambda e, v=state.value: self._on_drop(v, e))
                 column.on("move_to", self._on_move_to)
                 self.columns[state.value] = column
+
+    # -- live: saves made elsewhere (another tab, the API, a trigger, another process) ----
+    def _shows(self, event: ChangeEvent) -> bool:
+        """A change to this board's object, other than the moves made on this board
+        (those are already drawn, and a reload would only move the keyboard focus)."""
+        if event.object != self.spec.object_name:
+            return False
+        moved_here = self._own_moves.get(event.record_id)
+        return moved_here is None or time.monotonic() - moved_here > OWN_MOVE_SECONDS
+
+    async def refresh(self) -> None:
+        """Reload counts, sums and cards in a worker thread and redraw the columns."""
+        states = await run.io_bound(load_board, self.ql, self.ctx, self.spec)
+        fresh = {s.value: s for s in states}
+        if set(fresh) != set(self.states):  # the picklist itself changed: keep this page
+            return
+        self.states = fresh
+        self.where = {card["id"]: s.value for s in fresh.values() for card in s.cards}
+        for value, state in fresh.items():
+            self.columns[value].show(state)
 
     def _can_edit(self) -> bool:
         try:
@@ -218,6 +248,7 @@ class KanbanBoard:
         if card is None:
             return
         title = str(card.get(self.spec.title_field) or "")
+        self._own_moves[card_id] = time.monotonic()
         result = move_card(self.ql, self.ctx, self.spec, card, target)
         if not result.ok and result.ask:
             extra = await self._ask(card, target, result.ask)
@@ -226,6 +257,7 @@ class KanbanBoard:
                        type="info", position="bottom")
                 self._focus_card(card_id, keyboard)
                 return
+            self._own_moves[card_id] = time.monotonic()
             result = move_card(self.ql, self.ctx, self.spec, card, target, extra)
         if not result.ok or result.record is None:
             notify(result.message, type="negative", position="bottom", multi_line=True)

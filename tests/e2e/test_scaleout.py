@@ -25,12 +25,21 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.devserver import DEMO_PASSWORD, ROOT, api, free_port, running_server, token_for
+from app.devserver import (
+    DEMO_PASSWORD,
+    ROOT,
+    api,
+    free_port,
+    running_server,
+    sign_in,
+    token_for,
+)
 from tests.conftest import _missing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("scaleout")]
@@ -251,6 +260,24 @@ def test_a_logout_on_one_replica_ends_the_session_on_the_other(cluster: Cluster)
     opener.open(urllib.request.Request(f"{cluster.a}/auth/logout", data=b"",
                                        headers={"Origin": cluster.a}), timeout=30)
     assert me_on_b() == 401, "a copy of the cookie still works on the other replica"
+
+
+def test_a_board_open_on_one_replica_follows_a_save_on_the_other(cluster: Cluster,
+                                                                 browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    sign_in(page, cluster.b, "alice", "/o/opportunity/kanban")
+    card = page.locator('[data-testid="kanban-column-prospecting"] [data-card-id]').first
+    card.wait_for()
+    card_id = card.get_attribute("data-card-id")
+    token = _token(cluster.a, "alice@hotcrm.local")
+    started = time.monotonic()
+    api(cluster.a, f"/api/objects/opportunity/{card_id}", token, method="PATCH",
+        body={"stage": "qualification"})
+    page.locator(f'[data-testid="kanban-column-qualification"] '
+                 f'[data-card-id="{card_id}"]').wait_for(timeout=2_000)
+    assert time.monotonic() - started < 2.0
+    context.close()
 
 
 def test_both_replicas_serve_while_redis_is_down_and_resync_when_it_is_back(
