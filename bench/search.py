@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,7 +40,8 @@ CASES = [  # (label, object, search text, title sort field)
     ("contact two words 'yuki sato'", "contact", "yuki sato", "last_name"),
     ("contact rare 'wardeducation'", "contact", "wardeducation", "last_name"),
     ("account substring 'techno'", "account", "techno", "name"),
-    ("activity word 'follow'", "activity", "follow", "subject"),
+    ("activity common 'follow'", "activity", "follow", "subject"),
+    ("activity word 'whitepaper'", "activity", "whitepaper", "subject"),
 ]
 
 
@@ -73,9 +75,17 @@ def main() -> None:
           f"{time.perf_counter() - started:.1f} s")
     ql = services.ql
     if services.engine.dialect.name == "postgresql":
-        url = make_url(args.database_url).update_query_dict(
-            {"options": "-c enable_bitmapscan=off"})
-        old = build_services(database_url=url.render_as_string(hide_password=False)).ql
+        old = build_services(database_url=args.database_url).ql
+
+        @event.listens_for(old.engine, "connect")
+        def no_bitmap_scans(dbapi_connection: Any, record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET enable_bitmapscan = off")
+            dbapi_connection.commit()
+
+        old.engine.dispose()  # connections made before the listener go
+        with old.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW enable_bitmapscan").scalar() == "off"
     else:
         old = build_services(database_url=args.database_url).ql
         old._schema = replace(old._schema, search={})  # today's LIKE compile
