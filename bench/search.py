@@ -47,20 +47,28 @@ CASES = [  # (label, object, search text, title sort field)
 
 def measure_pair(ours: Callable[[], object], baseline: Callable[[], object], seconds: float
                  ) -> tuple[list[float], list[float]]:
-    """Alternating single calls (a burst of load from other jobs hits both alike) until
-    `seconds` have passed for each side, at least 10 calls each; 2 warm-up calls."""
+    """Rounds of one baseline call and as many calls of ours as fit in the same time (at
+    most 20), so a burst of load from other jobs hits both alike; at least `seconds` and
+    8 baseline calls. 2 warm-up calls each."""
     for _ in range(2):
         ours()
         baseline()
     samples: tuple[list[float], list[float]] = ([], [])
-    spent = [0.0, 0.0]
-    while (min(spent) < seconds or len(samples[1]) < 10) and len(samples[0]) < 5_000:
-        for i, fn in enumerate((ours, baseline)):
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(samples[1]) < 8:
+        start = time.perf_counter()
+        baseline()
+        budget = time.perf_counter() - start
+        samples[1].append(budget * 1000)
+        spent = 0.0
+        for _ in range(20):
             start = time.perf_counter()
-            fn()
+            ours()
             took = time.perf_counter() - start
-            spent[i] += took
-            samples[i].append(took * 1000)
+            samples[0].append(took * 1000)
+            spent += took
+            if spent >= budget:
+                break
     return samples
 
 
