@@ -15,11 +15,15 @@ from sqlalchemy import (
     FromClause,
     String,
     and_,
+    bindparam,
     cast,
     false,
     func,
+    literal_column,
     not_,
     or_,
+    select,
+    table,
     true,
 )
 from sqlalchemy.sql import Select
@@ -32,6 +36,7 @@ from app.objectql.dates import date_range, is_date_token
 from app.objectql.errors import QueryError
 from app.objectql.limits import MAX_JOINS
 from app.storage.schema import Schema
+from app.storage.search import MIN_TRIGRAM_TERM, fts_query, fts_table_name
 
 RowFilter = Callable[[ObjectDef, FromClause], ColumnElement[bool] | None]
 MAX_CONDITIONS = 100
@@ -177,18 +182,45 @@ class SelectBuilder:
 
     # -- search and sort -----------------------------------------------------------------
     def search(self, text: str) -> ColumnElement[bool]:
+        """Every term a case-insensitive substring of some searchable field the user may
+        read. On SQLite terms of 3+ characters go to the object's FTS5 trigram table,
+        restricted to those readable fields; PostgreSQL serves the LIKE from trigram
+        indexes (app/storage/search.py)."""
         fields = [f for f in self.obj.searchable_fields if f.value_type not in ("multiselect",)]
         if self.field_check:
             fields = [f for f in fields if _readable(self.field_check, self.obj, f)]
         terms = [t.replace("\x00", "") for t in text.strip().split() if t][:5]
+        terms = [t for t in terms if t]
         if not fields or not terms:
             return true()
-        per_term = []
+        indexed = set(self.schema.search.get(self.obj.name, ())) \
+            if self.schema.dialect == "sqlite" else set()
+        fts_columns = [f.name for f in fields if f.name in indexed]
+        others = [f for f in fields if f.name not in indexed]
+        long_terms = [t for t in terms if len(t) >= MIN_TRIGRAM_TERM] if fts_columns else []
+        clauses = []
+        if long_terms and not others:  # one MATCH answers every long term
+            clauses.append(self._fts_match(fts_columns, long_terms))
         for term in terms:
+            if term in long_terms and not others:
+                continue
             pattern = f"%{_escape_like(term.lower())}%"
-            per_term.append(or_(*[func.lower(self.base.c[f.name]).like(pattern, escape="\\")
-                                  for f in fields]))
-        return and_(*per_term)
+            if term in long_terms:
+                clauses.append(or_(self._fts_match(fts_columns, [term]),
+                                   *[self._like(f.name, pattern) for f in others]))
+            else:
+                clauses.append(or_(*[self._like(f.name, pattern) for f in fields]))
+        return and_(*clauses)
+
+    def _like(self, name: str, pattern: str) -> ColumnElement[bool]:
+        return func.lower(self.base.c[name]).like(pattern, escape="\\")
+
+    def _fts_match(self, columns: list[str], terms: list[str]) -> ColumnElement[bool]:
+        fts = fts_table_name(self.obj.name)
+        matching: Select[Any] = (select(literal_column("rowid")).select_from(table(fts))
+                    .where(literal_column(f'"{fts}"').op("MATCH")(
+                        bindparam(None, fts_query(columns, terms), type_=String))))
+        return literal_column(f'"{self.base.name}".rowid').in_(matching.scalar_subquery())
 
     def order_by(self, sort: list[tuple[str, str]]) -> list[Any]:
         clauses = []

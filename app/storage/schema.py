@@ -28,6 +28,7 @@ from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.storage import system_tables  # noqa: F401  (registers the SQLModel tables)
 from app.storage.indexes import IndexSpec, index_specs
+from app.storage.search import search_columns, trigram_index_name
 
 ID_LENGTH = 32
 
@@ -94,6 +95,11 @@ def build_table(metadata: MetaData, obj: ObjectDef, dialect: str = "sqlite") -> 
     for fd in obj.all_fields.values():
         if fd.unique == "case_insensitive":
             Index(f"ux_{obj.name}_{fd.name}_ci"[:63], func.lower(table.c[fd.name]), unique=True)
+    if dialect == "postgresql":  # search: `lower(col) LIKE '%term%'` off a trigram index
+        for name in search_columns(obj):
+            label = f"{name}_lower"
+            Index(trigram_index_name(obj.name, name), func.lower(table.c[name]).label(label),
+                  postgresql_using="gin", postgresql_ops={label: "gin_trgm_ops"})
     return table
 
 
@@ -107,6 +113,8 @@ class Schema:
     indexes: dict[str, list[IndexSpec]] = field(default_factory=dict)
     dialect: str = "sqlite"
     aliases: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # The searchable text fields of each object (its FTS5 table's columns on SQLite).
+    search: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def table(self, name: str) -> Table:
         return self.tables[name]
@@ -130,4 +138,5 @@ def build_schema(registry: Registry, dialect: str = "sqlite") -> Schema:
         table.to_metadata(metadata)
     tables = {name: build_table(metadata, obj, dialect) for name, obj in registry.items()}
     return Schema(metadata, tables, {name: index_specs(obj) for name, obj in registry.items()},
-                  dialect)
+                  dialect, search={name: cols for name, obj in registry.items()
+                                   if (cols := search_columns(obj))})

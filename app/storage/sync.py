@@ -19,6 +19,7 @@ from sqlalchemy.schema import CreateIndex
 
 from app.storage.indexes import IndexSpec
 from app.storage.schema import Schema
+from app.storage.search import fts_drop_statements, fts_statements, fts_table_name
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,12 @@ class SyncReport:
     rebuilt_indexes: list[str] = field(default_factory=list)
     dropped_indexes: list[str] = field(default_factory=list)
     orphan_columns: list[str] = field(default_factory=list)
+    rebuilt_search: list[str] = field(default_factory=list)  # SQLite FTS5 tables (re)built
 
     @property
     def changed(self) -> bool:
         return bool(self.created_tables or self.added_columns or self.created_indexes
-                    or self.rebuilt_indexes or self.dropped_indexes)
+                    or self.rebuilt_indexes or self.dropped_indexes or self.rebuilt_search)
 
 
 def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
@@ -47,6 +49,10 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
         existing_tables = set(inspector.get_table_names())
         ops = Operations(MigrationContext.configure(conn))
         sqlite = conn.dialect.name == "sqlite"
+        if conn.dialect.name == "postgresql" and schema.search:
+            # Trigram indexes for search; pg_trgm is a trusted extension (PostgreSQL 13+):
+            # a database owner may create it without superuser rights.
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         # Referenced tables first so foreign keys resolve on every backend.
         for table in schema.metadata.sorted_tables:
             if table.name not in existing_tables:
@@ -83,10 +89,13 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
                 # longer asks for only slows every write down.
                 wanted = {str(i.name) for i in table.indexes}
                 obsolete += [name for name in sorted(index_names)
-                             if name.startswith(f"ix_{table.name}_") and name not in wanted]
+                             if name.startswith((f"ix_{table.name}_", f"tg_{table.name}_"))
+                             and name not in wanted]
         if conn.dialect.name == "postgresql":
             _tune_autovacuum(conn, list(schema.indexes))
     _apply_index_changes(engine, later, obsolete, report)
+    if engine.dialect.name == "sqlite":
+        _sync_fts(engine, schema, report)
     if report.orphan_columns:
         log.warning("columns no longer in metadata were kept: %s",
                     ", ".join(report.orphan_columns))
@@ -139,6 +148,34 @@ def _tune_autovacuum(conn: Connection, tables: list[str]) -> None:
     for table in tables:
         if table in current and not wanted <= current[table]:
             conn.exec_driver_sql(f'ALTER TABLE "{table}" SET ({settings})')
+
+
+def _sync_fts(engine: Engine, schema: Schema, report: SyncReport) -> None:
+    """Each searchable object's FTS5 table and triggers exactly as `fts_statements` spells
+    them; anything else (new object, changed searchable fields, older DDL) is dropped and
+    rebuilt from the base table. Objects without searchable fields lose theirs."""
+    with engine.begin() as conn:
+        stored = {name: " ".join(sql.split()) for name, sql in conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'trigger') "
+            "AND name LIKE '%\\_fts%' ESCAPE '\\'")}
+        for table in schema.indexes:  # every object table
+            fts = fts_table_name(table)
+            columns = schema.search.get(table)
+            if not columns:
+                if fts in stored:
+                    for statement in fts_drop_statements(table):
+                        conn.exec_driver_sql(statement)
+                    report.rebuilt_search.append(table)
+                continue
+            wanted = fts_statements(table, columns)
+            names = [fts, f"{fts}_ai", f"{fts}_ad", f"{fts}_au"]
+            if all(stored.get(n) == " ".join(w.split()) for n, w in zip(names, wanted,
+                                                                         strict=True)):
+                continue
+            for statement in [*fts_drop_statements(table), *wanted]:
+                conn.exec_driver_sql(statement)
+            conn.exec_driver_sql(f'INSERT INTO "{fts}"("{fts}") VALUES (\'rebuild\')')
+            report.rebuilt_search.append(table)
 
 
 Shape = tuple[tuple[tuple[str, int], ...], tuple[str, ...]]
