@@ -53,6 +53,21 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis (HOTCRM_TEST_REDIS_URL), answering; skipped or failed otherwise."""
+    import redis
+
+    url = os.environ.get("HOTCRM_TEST_REDIS_URL")
+    if not url:
+        _missing("Redis (HOTCRM_TEST_REDIS_URL)")
+    try:
+        redis.Redis.from_url(str(url), socket_timeout=1).ping()
+    except redis.RedisError as exc:
+        _missing(f"Redis at {url} ({exc})")
+    return str(url)
+
+
 _services: dict[str, Services] = {}
 
 

@@ -272,16 +272,6 @@ def test_cache_is_invalidated_by_change_events(ql: Any, sales: SalesData):
     service.close()
 
 
-@pytest.fixture
-def redis_url() -> str:
-    import os
-
-    url = os.environ.get("HOTCRM_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("Redis not configured (HOTCRM_TEST_REDIS_URL)")
-    return url
-
-
 def test_redis_cache_is_shared_and_invalidated_across_processes(sqlite_services: Any,
                                                                 redis_url: str):
     """`here` is this process; a second RedisCache on the same Redis stands for another

@@ -4,7 +4,6 @@ relay that lost its connection resumes and tells its listeners to resync."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -20,21 +19,9 @@ from app.core import Services, build_services
 from app.events import ChangeEvent
 from app.events_redis import channel_for, wait_connected
 from app.objectql import Context
-from tests.conftest import METADATA, _missing
+from tests.conftest import METADATA
 
 SYSTEM = Context.system()
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("HOTCRM_TEST_REDIS_URL")
-    if not url:
-        _missing("Redis (HOTCRM_TEST_REDIS_URL)")
-    try:
-        redis.Redis.from_url(url, socket_timeout=1).ping()
-    except redis.RedisError as exc:
-        _missing(f"Redis at {url} ({exc})")
-    return str(url)
 
 
 def _process(database_url: str, redis_url: str | None) -> Services:

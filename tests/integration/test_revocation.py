@@ -4,14 +4,12 @@ its shared storage is unreachable and counts together across processes when it i
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from limits import RateLimitItemPerMinute
 
 from app.auth.limiter import ResilientLimiter
@@ -22,7 +20,7 @@ from app.auth.tokens import InvalidToken, issue_token
 from app.config import Settings
 from app.core import Services, build_services
 from app.objectql import Context
-from tests.conftest import METADATA, _missing
+from tests.conftest import METADATA
 from tests.integration.test_sessions import PASSWORD, Browser, _login, browser  # noqa: F401
 
 SYSTEM = Context.system()
@@ -32,18 +30,6 @@ def _dead_redis() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("HOTCRM_TEST_REDIS_URL")
-    if not url:
-        _missing("Redis (HOTCRM_TEST_REDIS_URL)")
-    try:
-        redis.Redis.from_url(url, socket_timeout=1).ping()
-    except redis.RedisError as exc:
-        _missing(f"Redis at {url} ({exc})")
-    return str(url)
 
 
 @pytest.fixture
