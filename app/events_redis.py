@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -66,6 +65,11 @@ class RedisRelay:
         self._publisher.close()
         self._listener.close()
 
+    def ping(self) -> None:
+        """Raise RedisError when Redis does not answer (health checks reuse this client
+        instead of opening a connection pool per probe)."""
+        self._publisher.ping()
+
     # -- out -------------------------------------------------------------------------------
     def _publish(self, event: ChangeEvent) -> None:
         message = json.dumps({"origin": self.origin, "object": event.object,
@@ -116,8 +120,4 @@ class RedisRelay:
 
 def wait_connected(relay: RedisRelay, seconds: float = 5.0) -> bool:
     """For startup and tests: block until the listening thread has subscribed."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if relay.connected.wait(0.05):
-            return True
-    return False
+    return relay.connected.wait(seconds)

@@ -32,6 +32,9 @@ CHANGE_EVENTS = Counter(
 CACHE_LOOKUPS = Counter(
     "hotcrm_cache_lookups_total", "Cache lookups by cache and result",
     ["cache", "result"], registry=REGISTRY)
+# Bound once: the identity cache is asked on every authenticated request.
+IDENTITY_HITS = CACHE_LOOKUPS.labels("identity", "hit")
+IDENTITY_MISSES = CACHE_LOOKUPS.labels("identity", "miss")
 
 
 class _RuntimeCollector(Collector):

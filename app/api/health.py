@@ -29,11 +29,9 @@ def health() -> JSONResponse:
         body["database_backend"] = services.engine.dialect.name
     except Exception as exc:  # report, never raise: health must answer
         body.update(status="degraded", database=f"error: {type(exc).__name__}")
-    if services.settings.redis_url:
+    if services.relay is not None:  # there is one exactly when Redis is configured
         try:
-            import redis
-
-            redis.Redis.from_url(services.settings.redis_url, socket_timeout=1).ping()
+            services.relay.ping()
             body["cache"] = "redis"
         except Exception as exc:
             # Redis is optional: without it the process serves from the database, so a

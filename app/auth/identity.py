@@ -6,7 +6,7 @@ import threading
 import time
 
 from app.events import ChangeEvent
-from app.metrics import CACHE_LOOKUPS
+from app.metrics import IDENTITY_HITS, IDENTITY_MISSES
 from app.objectql.context import Context
 from app.objectql.service import ObjectQL
 
@@ -37,9 +37,9 @@ class Identities:
         with self._lock:
             hit = self._cache.get(user_id)
         if hit and now - hit[0] < CACHE_SECONDS:
-            CACHE_LOOKUPS.labels("identity", "hit").inc()
+            IDENTITY_HITS.inc()
             return hit[1]
-        CACHE_LOOKUPS.labels("identity", "miss").inc()
+        IDENTITY_MISSES.inc()
         ctx = self._build(user_id)
         with self._lock:
             self._cache[user_id] = (now, ctx)

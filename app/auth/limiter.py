@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from limits import RateLimitItem
 from limits.errors import StorageError
@@ -18,6 +20,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter, WindowStats
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RETRY_SHARED_AFTER = 5.0  # seconds before a failed shared storage is tried again
 
 
@@ -33,35 +36,26 @@ class ResilientLimiter:
                             socket_connect_timeout=1)))
         self._shared_down_until = 0.0
 
-    def _pick(self) -> MovingWindowRateLimiter:
-        if self._shared is None or time.monotonic() < self._shared_down_until:
-            return self._local
-        return self._shared
-
-    def _failed(self, exc: Exception) -> None:
-        log.warning("rate-limit storage unavailable (%s); limiting in process", exc)
-        self._shared_down_until = time.monotonic() + RETRY_SHARED_AFTER
+    def _call(self, method: Callable[..., T], item: RateLimitItem, *keys: str) -> T:
+        """`method` of the shared limiter, or of the in-process one while the shared
+        storage is unreachable (retried after RETRY_SHARED_AFTER seconds)."""
+        name = method.__name__
+        if self._shared is not None and time.monotonic() >= self._shared_down_until:
+            try:
+                return getattr(self._shared, name)(item, *keys)
+            except StorageError as exc:
+                log.warning("rate-limit storage unavailable (%s); limiting in process", exc)
+                self._shared_down_until = time.monotonic() + RETRY_SHARED_AFTER
+        return method(item, *keys)
 
     def hit(self, item: RateLimitItem, *keys: str) -> bool:
-        limiter = self._pick()
-        try:
-            return limiter.hit(item, *keys)
-        except StorageError as exc:
-            self._failed(exc)
-            return self._local.hit(item, *keys)
+        return self._call(self._local.hit, item, *keys)
 
     def get_window_stats(self, item: RateLimitItem, *keys: str) -> WindowStats:
-        limiter = self._pick()
-        try:
-            return limiter.get_window_stats(item, *keys)
-        except StorageError as exc:
-            self._failed(exc)
-            return self._local.get_window_stats(item, *keys)
+        return self._call(self._local.get_window_stats, item, *keys)
 
     def clear(self, item: RateLimitItem, *keys: str) -> None:
-        limiter = self._pick()
-        try:
-            limiter.clear(item, *keys)
-        except StorageError as exc:
-            self._failed(exc)
-        self._local.clear(item, *keys)
+        # Both: a window counted in process while Redis was away must not outlive it.
+        self._call(self._local.clear, item, *keys)
+        if self._shared is not None:
+            self._local.clear(item, *keys)

@@ -194,9 +194,13 @@ def _token(base: str, email: str) -> str:
         return str(json.load(response)["access_token"])
 
 
-def _status(base: str, path: str, token: str) -> int:
-    request = urllib.request.Request(f"{base}{path}",
-                                     headers={"Authorization": f"Bearer {token}"})
+def _status(base: str, path: str, token: str | None = None,
+            headers: dict[str, str] | None = None) -> int:
+    """The HTTP status of a GET, with a bearer token and/or other headers (a cookie)."""
+    sent = dict(headers or {})
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{base}{path}", headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
@@ -248,13 +252,7 @@ def test_a_logout_on_one_replica_ends_the_session_on_the_other(cluster: Cluster)
     cookie = next(c.value for c in jar if c.name == "hotcrm_session")
 
     def me_on_b() -> int:
-        request = urllib.request.Request(f"{cluster.b}/api/me",
-                                         headers={"Cookie": f"hotcrm_session={cookie}"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as exc:
-            return int(exc.code)
+        return _status(cluster.b, "/api/me", headers={"Cookie": f"hotcrm_session={cookie}"})
 
     assert me_on_b() == 200  # the same secret signs sessions on every replica
     opener.open(urllib.request.Request(f"{cluster.a}/auth/logout", data=b"",
