@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA_DIR = Path(os.environ.get("HOTCRM_DATA_DIR", "data"))
+LOGIN_ATTEMPTS_PER_ADDRESS = 30  # per minute, per client IP, across all emails
 
 
 def _secret_key() -> str:
@@ -61,6 +62,11 @@ class Settings:
     # (SQLite's WAL + synchronous=NORMAL makes the same trade); "on" waits for the flush.
     synchronous_commit: str = field(
         default_factory=lambda: _env("HOTCRM_SYNCHRONOUS_COMMIT").lower() or "off")
+    # Sign-in attempts per minute from one client address (all emails together): wide
+    # enough for an office behind one NAT address; test rigs that sign in all day from
+    # loopback raise it.
+    login_attempts_per_address: int = field(default_factory=lambda: int(
+        _env("HOTCRM_LOGIN_ATTEMPTS_PER_ADDRESS") or LOGIN_ATTEMPTS_PER_ADDRESS))
     # Where browsers reach the server (OIDC redirect URI, Secure cookies); "" = http://host:port
     public_url: str = field(default_factory=lambda: _env("HOTCRM_PUBLIC_URL"))
 

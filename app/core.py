@@ -88,7 +88,8 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
     optimize(engine)
     limiter_storage = settings.redis_url or "memory://"
     services = Services(settings, engine, ql, Identities(ql),
-                        Authenticator(ql, limiter_storage), settings.secret_key)
+                        Authenticator(ql, limiter_storage, settings.login_attempts_per_address),
+                        settings.secret_key)
     if settings.redis_url:
         # Changes made by other processes reach this one's caches and open pages; a
         # logout on any process ends the session on all of them.

@@ -19,11 +19,12 @@ from limits import RateLimitItemPerMinute
 from app import audit
 from app.auth.limiter import ResilientLimiter
 from app.auth.passwords import verify_password
+from app.config import LOGIN_ATTEMPTS_PER_ADDRESS
 from app.objectql.context import Context
 from app.objectql.service import ObjectQL
 
 FAILURES_PER_MINUTE = 5  # per email
-ATTEMPTS_PER_MINUTE_PER_ADDRESS = 30  # per client IP, across all emails
+ATTEMPTS_PER_MINUTE_PER_ADDRESS = LOGIN_ATTEMPTS_PER_ADDRESS  # HOTCRM_LOGIN_ATTEMPTS_PER_ADDRESS
 
 
 class LoginFailed(Exception):
@@ -44,10 +45,11 @@ class LoginResult:
 
 
 class Authenticator:
-    def __init__(self, ql: ObjectQL, storage_url: str = "memory://"):
+    def __init__(self, ql: ObjectQL, storage_url: str = "memory://",
+                 attempts_per_address: int = ATTEMPTS_PER_MINUTE_PER_ADDRESS):
         self.ql = ql
         self._limit = RateLimitItemPerMinute(FAILURES_PER_MINUTE)
-        self._address_limit = RateLimitItemPerMinute(ATTEMPTS_PER_MINUTE_PER_ADDRESS)
+        self._address_limit = RateLimitItemPerMinute(attempts_per_address)
         self._limiter = ResilientLimiter(storage_url)
 
     def login(self, email: str, password: str, address: str | None = None) -> LoginResult:

@@ -100,8 +100,15 @@ def test_a_rep_works_with_the_keyboard_alone(browser: Any, live_server: str) -> 
         # The suggestions for the whole name (earlier ones, for a prefix, are replaced).
         expect(page.get_by_test_id("global-search-all")).to_contain_text(account["name"])
         option = page.locator(f'[role=option][href="/o/account/{account["id"]}"]')
+        box = page.get_by_test_id("global-search")
         for _ in range(12):
+            before = box.get_attribute("aria-activedescendant")
             page.keyboard.press("ArrowDown")
+            # The highlight moves on the server's answer: wait for it before looking, or
+            # a second press could already be under way and step past the account.
+            page.wait_for_function(
+                "([el, before]) => el.getAttribute('aria-activedescendant') !== before",
+                arg=[box.element_handle(), before])
             if option.get_attribute("aria-selected") == "true":
                 break
         page.keyboard.press("Enter")
