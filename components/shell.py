@@ -10,6 +10,7 @@ from nicegui import app as nicegui_app
 from nicegui import ui
 
 from app import runtime
+from app.auth.user_admin import is_admin
 from app.metadata.models import ObjectDef
 from app.objectql.context import Context
 from components.live import MAIN_ID, install_page_basics, live_region, skip_link
@@ -70,6 +71,11 @@ def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui
             for obj in readable_objects(ctx):
                 _nav_item(obj.display_plural, obj.icon or "table_rows", f"/o/{obj.name}",
                           active == obj.name)
+            if is_admin(ctx):  # others get 403 at /admin, so they get no link either
+                ui.label("Setup").classes("text-xs uppercase tracking-wide text-slate-500 "
+                                          "dark:text-slate-400 px-3 pt-4 pb-1").props(
+                    'aria-hidden="true"')
+                _nav_item("Admin studio", "admin_panel_settings", "/admin", active == "admin")
     live_region()
     # The skip link lands here; tabindex=-1 lets it take focus without joining the tab order.
     with ui.element("main").props(f'id="{MAIN_ID}" tabindex="-1"').classes(
