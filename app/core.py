@@ -16,6 +16,7 @@ from app.auth.revocation_redis import RedisRevocations
 from app.config import Settings, get_settings
 from app.events_redis import RedisRelay, channel_for, namespace_for
 from app.metadata import MetadataError, Registry, load_registry
+from app.metadata.studio import MetadataStudio
 from app.objectql.security import SecurityPolicy
 from app.objectql.service import ObjectQL
 from app.security import PermissionPolicy
@@ -38,6 +39,11 @@ class Services:
     # Revoked session/token ids (logout). In-process for now; a Redis store plugs in here.
     revocations: RevocationStore = field(default_factory=MemoryRevocations)
     relay: RedisRelay | None = None
+    # Versioned metadata changes (app/metadata/studio.py): the studio, REST and CLI use it.
+    studio: MetadataStudio = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.studio = MetadataStudio(self)
 
     def close(self) -> None:
         if self.relay is not None:
@@ -90,6 +96,8 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
     services = Services(settings, engine, ql, Identities(ql),
                         Authenticator(ql, limiter_storage, settings.login_attempts_per_address),
                         settings.secret_key)
+    # Baseline + the newest studio version (app/metadata/studio.py) is what goes live.
+    services.studio.load_live()
     if settings.redis_url:
         # Changes made by other processes reach this one's caches and open pages; a
         # logout on any process ends the session on all of them.

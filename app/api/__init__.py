@@ -23,6 +23,7 @@ def install(app: FastAPI) -> None:
     from app.api.routes_dashboards import router as dashboards_router
     from app.api.routes_export import router as export_router
     from app.api.routes_leads import router as leads_router
+    from app.api.routes_metadata import router as metadata_router
     from app.api.routes_objects import router as objects_router
     from app.api.routes_session import router as session_router
     from app.auth.oidc import OidcSessionMiddleware
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
     app.include_router(dashboards_router)
     app.include_router(leads_router)
     app.include_router(ai_router)
+    app.include_router(metadata_router)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:

@@ -238,6 +238,12 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
             "tags": tag, "summary": "Audit trail", "parameters": [id_param],
             "responses": {"200": {"description": "entries", "content": {"application/json": {
                 "schema": {"type": "object"}}}}, **_errors("401", "403", "404")}}}
+    from app.api.routes_metadata import VERSION_SCHEMA
+    from app.api.routes_metadata import openapi_paths as metadata_paths
+
+    for path, operations in metadata_paths().items():
+        paths.setdefault(path, {}).update(operations)
+    schemas["MetadataVersion"] = VERSION_SCHEMA
     from app.api.routes_dashboards import openapi_paths as dashboard_paths
 
     paths.update(dashboard_paths())

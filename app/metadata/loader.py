@@ -108,11 +108,12 @@ def _pydantic_message(err: Any) -> str:
     return f"{'.'.join(str(p) for p in loc)}: {err['msg']}"
 
 
-def _read_yaml(path: Path, display: str, key: str, collector: ProblemCollector
+def _read_yaml(path: Path | str, display: str, key: str, collector: ProblemCollector
                ) -> dict[str, Any] | None:
-    """Parse one file, remembering line numbers under `key`; None when unreadable."""
+    """Parse one file (or, given a str, one document's YAML text), remembering line
+    numbers under `key`; None when unreadable."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path if isinstance(path, str) else path.read_text(encoding="utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -138,9 +139,10 @@ def _read_yaml(path: Path, display: str, key: str, collector: ProblemCollector
     return data
 
 
-def _parse_file(path: Path, display: str, collector: ProblemCollector) -> ObjectDef | None:
+def _parse_file(path: Path, display: str, collector: ProblemCollector,
+                text: str | None = None) -> ObjectDef | None:
     stem = path.name.removesuffix(".object.yml")
-    data = _read_yaml(path, display, stem, collector)
+    data = _read_yaml(path if text is None else text, display, stem, collector)
     if data is None:
         return None
     obj_name = str(data.get("name") or stem)
@@ -201,13 +203,19 @@ def _without_broken_parts(data: dict[str, Any], locations: list[Path_]
 
 
 def _load_permissions(directory: Path, objects: dict[str, ObjectDef],
-                      collector: ProblemCollector) -> dict[str, PermissionSet]:
+                      collector: ProblemCollector, overlay: dict[str, str] | None = None
+                      ) -> dict[str, PermissionSet]:
     result: dict[str, PermissionSet] = {}
     folder = directory / "permissions"
-    for path in sorted(folder.glob("*.permission.yml")) if folder.is_dir() else []:
+    overlay = overlay or {}
+    paths = {p.name: p for p in (sorted(folder.glob("*.permission.yml"))
+                                 if folder.is_dir() else [])}
+    paths.update({f"{role}.permission.yml": folder / f"{role}.permission.yml"
+                  for role in overlay})
+    for _name, path in sorted(paths.items()):
         stem = path.name.removesuffix(".permission.yml")
         key = f"permissions:{stem}"
-        data = _read_yaml(path, str(path), key, collector)
+        data = _read_yaml(overlay.get(stem, path), str(path), key, collector)
         if data is None:
             continue
         try:
@@ -235,19 +243,33 @@ def _load_permissions(directory: Path, objects: dict[str, ObjectDef],
     return result
 
 
-def load_registry(directory: Path | str) -> Registry:
-    """Load and check every object file under `directory`; raise MetadataError on any problem."""
+@dataclass(frozen=True)
+class Overlay:
+    """Documents that replace (or add to) the files under a metadata directory: the YAML
+    text of `<name>.object.yml` and `<role>.permission.yml`. The studio's versions load
+    this way, so they pass exactly the checks (and messages) of `hotcrm check-metadata`."""
+
+    objects: dict[str, str]
+    permissions: dict[str, str]
+
+
+def load_registry(directory: Path | str, overlay: Overlay | None = None) -> Registry:
+    """Load and check every object file under `directory` (with `overlay`'s documents in
+    place of files of the same name); raise MetadataError on any problem."""
     directory = Path(directory)
     collector = ProblemCollector()
     objects_dir = directory / "objects"
     files = sorted(objects_dir.glob("*.object.yml")) if objects_dir.is_dir() else []
+    texts = overlay.objects if overlay else {}
+    files = sorted({*files, *(objects_dir / f"{name}.object.yml" for name in texts)})
     if not files:
         raise MetadataError([MetadataProblem(str(objects_dir), None, None, None,
                                              "no *.object.yml files found")])
     objects: dict[str, ObjectDef] = dict(system_objects())
     for path in files:
         display = str(path)
-        obj = _parse_file(path, display, collector)
+        obj = _parse_file(path, display, collector,
+                          texts.get(path.name.removesuffix(".object.yml")))
         if obj is None:
             collector.broken.add(path.name.removesuffix(".object.yml"))
             continue
@@ -262,7 +284,8 @@ def load_registry(directory: Path | str) -> Registry:
             _check_names(obj, collector)
             finalize_object(obj)
     check_objects(objects, collector, _compile)
-    permissions = _load_permissions(directory, objects, collector)
+    permissions = _load_permissions(directory, objects, collector,
+                                    overlay.permissions if overlay else None)
     from app.dashboards.loader import load_dashboards
 
     dashboards = load_dashboards(directory, objects, collector)

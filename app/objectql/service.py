@@ -92,10 +92,12 @@ class ObjectQL:
     def sync_schema(self) -> SyncReport:
         return sync_schema(self.engine, self._schema)
 
-    def apply_registry(self, registry: Registry) -> SyncReport:
-        """Switch to new metadata: sync the database first, then swap atomically."""
-        schema = build_schema(registry, self.engine.dialect.name)
-        report = sync_schema(self.engine, schema)
+    def apply_registry(self, registry: Registry, *, schema: Schema | None = None,
+                       sync: bool = True) -> SyncReport:
+        """Switch to new metadata: sync the database first, then swap atomically. The
+        metadata studio passes the schema it already synced (`sync=False`)."""
+        schema = schema or build_schema(registry, self.engine.dialect.name)
+        report = sync_schema(self.engine, schema) if sync else SyncReport()
         with self._lock:
             self._registry, self._schema = registry, schema
             self._plans = {}

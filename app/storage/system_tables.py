@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -74,3 +74,23 @@ class AiBriefing(SQLModel, table=True):
     briefing: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     feedback: str | None = Field(default=None, max_length=8)
     feedback_at: NaiveDatetime | None = None
+
+
+class MetadataChange(SQLModel, table=True):
+    """One studio version of the metadata (app/metadata/studio.py). `documents` holds the
+    full YAML-shaped document of every object and permission set the studio has changed
+    so far ({"objects": {name: doc}, "permissions": {role: doc}}); the live metadata is
+    the shipped YAML with these documents in place. `number` is the optimistic version:
+    two admins saving on the same base collide on this primary key."""
+
+    __tablename__ = "metadata_change"
+
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    base_version: int = 0
+    author: str | None = Field(default=None, max_length=32)
+    author_name: str = Field(default="", max_length=120)
+    at: NaiveDatetime
+    comment: str = Field(default="", max_length=500)
+    summary: str = Field(default="", max_length=1000)
+    documents: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    diff: str = Field(default="", sa_column=Column(Text))
