@@ -37,7 +37,7 @@ class UsersPanel:
             self.search.on_value_change(lambda _e: self.render())
             ui.button("New user", icon="person_add", on_click=lambda: UserDialog(
                 self, None).open()).props('unelevated no-caps color=primary '
-                                          'data-testid="user-new"')
+                                          'data-testid="user-new"').mark("user-new")
         self.body = ui.card().classes(CARD + " p-0 overflow-x-auto")
         self.reload()
 
@@ -154,13 +154,14 @@ class UserDialog:
                 "text-lg font-semibold")
             self.inputs: dict[str, Any] = {}
             self.inputs["name"] = ui.input("Name", value=user.get("name") or "").props(
-                'outlined dense maxlength=120 data-testid="user-name"').classes("w-full")
+                'outlined dense maxlength=120 data-testid="user-name"').mark(
+                "user-name").classes("w-full")
             self.inputs["email"] = ui.input("Email", value=user.get("email") or "").props(
-                'outlined dense type=email maxlength=255 data-testid="user-email"').classes(
-                "w-full")
+                'outlined dense type=email maxlength=255 data-testid="user-email"').mark(
+                "user-email").classes("w-full")
             self.inputs["role"] = ui.select(ROLE_LABELS, label="Role",
                                             value=user.get("role") or "sales_rep").props(
-                'outlined dense data-testid="user-role"').classes("w-full")
+                'outlined dense data-testid="user-role"').mark("user-role").classes("w-full")
             self.inputs["manager"] = ui.select(
                 self.panel.managers(user.get("id")), label="Manager", clearable=True,
                 value=user.get("manager") if user.get("manager") in self.panel.managers(
@@ -171,7 +172,7 @@ class UserDialog:
                     self.inputs["password"] = ui.input(
                         "Initial password", password=True, password_toggle_button=True).props(
                         'outlined dense autocomplete=new-password '
-                        'data-testid="user-password"').classes("grow")
+                        'data-testid="user-password"').mark("user-password").classes("grow")
                     ui.button("Generate", on_click=self._generate).props(
                         "flat no-caps color=primary").classes("mt-1")
                 ui.label("Give it to them in person; they can sign in with it at once."
@@ -180,7 +181,7 @@ class UserDialog:
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
                 ui.button("Create user" if creating else "Save", on_click=self.save).props(
-                    'unelevated no-caps color=primary data-testid="user-save"')
+                    'unelevated no-caps color=primary data-testid="user-save"').mark("user-save")
         self.dialog.open()
 
     def _generate(self) -> None:
