@@ -53,7 +53,7 @@ class ExpressionInput:
             ui.label(help_text).classes("text-xs text-slate-500 dark:text-slate-400 -mt-2")
         self.status = ui.label().props(f'data-testid="{testid}-status" aria-live="polite"')
         self.input.on_value_change(lambda _e: self.refresh())
-        with ui.row().classes("w-full items-center gap-2 no-wrap"):
+        with ui.row().classes("w-full items-center gap-2 no-wrap") as trial:
             self.record = ui.select({}, label="Try it on a record", with_input=True,
                                     clearable=True).props(
                 f'outlined dense options-dense input-debounce=200 '
@@ -62,7 +62,8 @@ class ExpressionInput:
                 e.args if isinstance(e.args, str) else ""), throttle=0.2)
             self.record.on("popup-show", lambda: self._search(""))
             self.record.on_value_change(lambda _e: self.refresh())
-        self.result = ui.label().props(f'data-testid="{testid}-result"')
+        trial.bind_visibility_from(self.input, "value", backward=lambda v: bool(v))
+        self.result = ui.label().props(f'data-testid="{testid}-result" aria-live="polite"')
         self.refresh()
 
     @property

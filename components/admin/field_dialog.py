@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.fieldtypes import StudioOption
 from nicegui import ui
 
 from app import fieldtypes
+from app.fieldtypes import StudioOption
 from app.metadata.models import SYSTEM_FIELD_NAMES
 from components.admin import documents
 from components.admin.expression_input import ExpressionInput
@@ -116,7 +116,11 @@ class FieldDialog:
             if kind.description:
                 ui.label(kind.description).classes(f"text-xs {MUTED} -mt-2")
             toggles = []
-            for option in kind.studio_options():
+            own = kind.type_options()
+            keys = {o.key for o in own}
+            # The type's own settings first (values, related object ...), then the common.
+            ordered = [*own, *(o for o in kind.studio_options() if o.key not in keys)]
+            for option in ordered:
                 if option.key == "label":
                     continue
                 if option.kind == "bool":
@@ -151,12 +155,16 @@ class FieldDialog:
                 f'outlined dense {hint} data-testid="{testid}"').classes("w-full")
         if option.kind == "choice":
             choices = list(option.choices)
-            if option.key == "default" and not choices:  # a picklist's default: its values
+            picklist_default = option.key == "default" and not choices
+            if picklist_default:  # a picklist's default: one of its values as edited now
                 choices = [o.get("value") for o in self.spec.get("options") or []]
-            return ui.select({c: str(c).replace("_", " ") for c in choices},
-                             label=option.label, value=value if value in choices else None,
-                             clearable=option.key != "unique").props(
+            select = ui.select({c: str(c).replace("_", " ") for c in choices},
+                               label=option.label, value=value if value in choices else None,
+                               clearable=option.key != "unique").props(
                 f'outlined dense {hint} data-testid="{testid}"').classes("w-full")
+            if picklist_default:
+                select.on("popup-show", lambda s=select: self._default_choices(s))
+            return select
         if option.kind in ("int", "number"):
             return ui.number(option.label, value=value, min=option.minimum,
                              max=option.maximum,
@@ -164,6 +172,14 @@ class FieldDialog:
                 f'outlined dense {hint} data-testid="{testid}"').classes("w-full")
         return ui.input(option.label, value="" if value is None else str(value)).props(
             f'outlined dense {hint} data-testid="{testid}"').classes("w-full")
+
+    def _default_choices(self, select: Any) -> None:
+        editor = next((w for _, w in self.widgets.values() if isinstance(w, PicklistEditor)),
+                      None)
+        if editor is not None:
+            options = {o["value"]: o["label"] for o in editor.options}
+            select.set_options(options, value=select.value if select.value in options
+                               else None)
 
     def _placement(self) -> None:
         doc, name = self.editor.doc, self.name or ""
