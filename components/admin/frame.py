@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from nicegui import app as nicegui_app
 from nicegui import ui
 
 from app.objectql.context import Context
@@ -34,7 +35,22 @@ def admin_frame(ctx: Context, title: str, section: str) -> Iterator[ui.column]:
                                                "dark:border-slate-800 overflow-x-auto"):
             for key, label, target, icon in SECTIONS:
                 _tab(label, icon, target, key == section)
+        _show_flash()
         yield content
+
+
+def flash(message: str) -> None:
+    """A message for the next admin page this user opens (a save reloads the page, which
+    would swallow a toast shown before it)."""
+    nicegui_app.storage.user["admin_flash"] = message
+
+
+def _show_flash() -> None:
+    message = nicegui_app.storage.user.pop("admin_flash", None)
+    if message:
+        from components.live import notify
+
+        ui.timer(0.3, lambda: notify(str(message), type="positive"), once=True)
 
 
 def _tab(label: str, icon: str, target: str, active: bool) -> None:

@@ -10,10 +10,16 @@ from nicegui import run, ui
 from app.core import Services
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
-from components.admin.frame import CARD, MUTED, problem_box, section_heading, show_problem
+from components.admin.frame import (
+    CARD,
+    MUTED,
+    flash,
+    problem_box,
+    section_heading,
+    show_problem,
+)
 from components.admin.object_editor import diff_view
 from components.admin.saving import revert, studio
-from components.live import notify
 
 
 def when(at: Any) -> str:
@@ -93,8 +99,7 @@ class HistoryPanel:
                     show_problem(box, outcome.text())
                     return
                 dialog.close()
-                notify(f"Version {number} is live again (as version {outcome.version})",
-                       type="positive")
+                flash(f"Version {number} is live again (as version {outcome.version})")
                 ui.navigate.reload()
 
             with ui.row().classes("w-full justify-end gap-2"):

@@ -15,7 +15,7 @@ from app.core import Services
 from app.objectql.context import Context
 from app.objectql.errors import NotFound
 from components.admin import documents
-from components.admin.frame import CARD, MUTED, TITLE
+from components.admin.frame import CARD, MUTED, TITLE, flash
 from components.admin.saving import SaveOutcome, save_object, studio
 from components.live import notify
 
@@ -108,7 +108,7 @@ class ObjectEditor:
                    type="warning")
 
     def saved(self, message: str, outcome: SaveOutcome, tab: str | None = None) -> None:
-        notify(f"{message} (version {outcome.version})", type="positive")
+        flash(f"{message} (version {outcome.version})")
         target = f"/admin/objects/{self.object_name}"
         ui.navigate.to(f"{target}?tab={tab}" if tab else target)
 

@@ -9,9 +9,15 @@ from nicegui import run, ui
 from app.core import Services
 from app.objectql.context import Context
 from components.admin import documents
-from components.admin.frame import CARD, MUTED, problem_box, section_heading, show_problem
+from components.admin.frame import (
+    CARD,
+    MUTED,
+    flash,
+    problem_box,
+    section_heading,
+    show_problem,
+)
 from components.admin.saving import SaveOutcome, save_object, studio
-from components.live import notify
 
 CELL = "px-3 py-2 text-sm text-left align-middle"
 HEAD = "px-3 py-2 text-xs font-medium uppercase tracking-wide text-left " + MUTED
@@ -141,5 +147,5 @@ class NewObjectDialog:
             show_problem(self.problem, outcome.text())
             return
         self.dialog.close()
-        notify(f"{label} created (version {outcome.version})", type="positive")
+        flash(f"{label} created (version {outcome.version}): add its fields here")
         ui.navigate.to(f"/admin/objects/{name}")

@@ -11,10 +11,16 @@ from nicegui import run, ui
 from app.core import Services
 from app.metadata.system_objects import ROLES
 from app.objectql.context import Context
-from components.admin.frame import CARD, MUTED, problem_box, section_heading, show_problem
+from components.admin.frame import (
+    CARD,
+    MUTED,
+    flash,
+    problem_box,
+    section_heading,
+    show_problem,
+)
 from components.admin.object_editor import diff_view
 from components.admin.saving import save_permissions, studio
-from components.live import notify
 
 ACTIONS = (("create", "Create"), ("read", "Read"), ("edit", "Edit"), ("delete", "Delete"),
            ("view_all", "View all"), ("modify_all", "Modify all"))
@@ -174,6 +180,6 @@ class PermissionsPanel:
                 with self.fields_box:
                     diff_view(outcome.conflict_diff or "")
             return
-        notify(f"Permissions of {self.role.replace('_', ' ')} saved (version "
-               f"{outcome.version})", type="positive")
+        flash(f"Permissions of {self.role.replace('_', ' ')} saved (version "
+              f"{outcome.version})")
         ui.navigate.to(f"/admin/permissions?role={self.role}")
