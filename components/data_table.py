@@ -14,6 +14,7 @@ from typing import Any
 
 from nicegui import ui
 
+from app import fieldtypes
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.objectql.service import QueryResult
@@ -93,11 +94,11 @@ class Column:
 
     @property
     def numeric(self) -> bool:
-        return self.fd.value_type in ("number", "currency", "percent")
+        return fieldtypes.is_numeric(self.fd)
 
     @property
     def sortable(self) -> bool:
-        return self.fd.value_type not in ("json", "multiselect")
+        return fieldtypes.of(self.fd).sortable
 
 
 def resolve_column(registry: Registry, obj: ObjectDef, path: str,

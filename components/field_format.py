@@ -11,14 +11,16 @@ Everything returned is plain text; callers render it as text, never as HTML.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from nicegui import ui
 
+from app import fieldtypes
+from app.fieldtypes.base import CURRENCY_SYMBOL
 from app.metadata.models import FieldDef
 
-CURRENCY_SYMBOL = "$"
+__all__ = ["CURRENCY_SYMBOL", "chip_classes", "format_value", "option_color", "select_chip"]
+
 EMPTY = ""
 
 # Option colours of the metadata → calm chip colours (light and dark mode).
@@ -49,38 +51,18 @@ def chip_classes(color: str | None) -> str:
 
 
 def format_value(fd: FieldDef, value: Any) -> str:
-    """The display text of `value` stored in field `fd`.
+    """The display text of `value` stored in field `fd` (its type's rule, app/fieldtypes/).
 
     Lookups: pass the expanded record (`{"id", "name", ...}`) or the related record's
     name (as a list requests `owner.name`); a bare id is shown as is.
     """
     if value is None or value == "" or value == []:
         return EMPTY
-    kind = fd.value_type
-    if kind in ("number", "currency", "percent"):
-        return _number(fd, kind, value)
-    if kind == "boolean":
-        return "Yes" if value else "No"
-    if kind == "date":
-        return _date(value)
-    if kind == "datetime":
-        return _datetime(value)
-    if kind == "select":
-        option = fd.option(value)
-        return option.label if option else str(value)
-    if kind == "multiselect":
-        values = value if isinstance(value, list) else [value]
-        return ", ".join(o.label if (o := fd.option(v)) else str(v) for v in values)
-    if fd.is_lookup:
-        if isinstance(value, dict):
-            named = [v for k, v in value.items() if k != "id" and v not in (None, "")]
-            return str(named[0]) if named else str(value.get("id") or EMPTY)
+    try:
+        field_type = fieldtypes.of(fd)
+    except fieldtypes.UnknownFieldType:
         return str(value)
-    if kind == "json":
-        import json
-
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
+    return field_type.format(fd, value)
 
 
 def select_chip(fd: FieldDef, value: Any) -> ui.label | None:
@@ -95,49 +77,3 @@ def select_chip(fd: FieldDef, value: Any) -> ui.label | None:
 def option_color(fd: FieldDef, value: Any) -> str | None:
     option = fd.option(value) if value is not None else None
     return option.color if option else None
-
-
-def _number(fd: FieldDef, kind: str, value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return str(value)
-    scale = fd.scale
-    if kind == "currency":
-        decimals = 0 if float(value).is_integer() else 2
-        text = f"{abs(value):,.{decimals}f}"
-        return f"-{CURRENCY_SYMBOL}{text}" if value < 0 else f"{CURRENCY_SYMBOL}{text}"
-    if scale == 0 or (scale is None and float(value).is_integer()):
-        text = f"{round(value):,}"
-    else:
-        text = f"{value:,.{scale if scale is not None else 2}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-    return f"{text}%" if kind == "percent" else text
-
-
-def _date(value: Any) -> str:
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    if isinstance(value, date):
-        return f"{value:%b} {value.day}, {value.year}"
-    return str(value)
-
-
-def _datetime(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        return f"{value:%b} {value.day}, {value.year} {value:%H:%M}"
-    if isinstance(value, date):
-        return _date(value)
-    return str(value)

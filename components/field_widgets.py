@@ -11,6 +11,7 @@ from typing import Any
 
 from nicegui import ui
 
+from app import fieldtypes
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
@@ -19,7 +20,6 @@ from components.field_format import chip_classes, format_value, select_chip
 from components.record_form import FieldSpec, check_value
 
 LOOKUP_PAGE = 20
-FORMAT_CHECKED = ("email", "url", "phone")
 INPUT_PROPS = ("outlined dense stack-label hide-bottom-space "
                "input-class=\"placeholder:text-slate-400\"")
 
@@ -76,14 +76,16 @@ def search_records(ql: ObjectQL, ctx: Context, target: ObjectDef, text: str,
 def display_value(ql: ObjectQL, fd: FieldDef, value: Any) -> None:
     """The value of one field, read-only: chips for picklists, links for lookups."""
     kind = fd.value_type
+    field_type = fieldtypes.of(fd)
+    widget = field_type.widget
     empty = value is None or value == "" or value == []
-    if empty and kind != "boolean":
+    if empty and widget != "checkbox":
         ui.label("—").classes("text-slate-300 dark:text-slate-600")
         return
-    if kind == "select":
+    if widget == "select":
         select_chip(fd, value)
         return
-    if kind == "multiselect":
+    if widget == "multiselect":
         with ui.row().classes("gap-1"):
             for item in value if isinstance(value, list) else [value]:
                 select_chip(fd, item)
@@ -96,31 +98,21 @@ def display_value(ql: ObjectQL, fd: FieldDef, value: Any) -> None:
         else:
             ui.label(format_value(fd, value))
         return
-    if kind == "boolean":
+    if widget == "checkbox":
         ui.icon("check_box" if value else "check_box_outline_blank", size="1.1rem").classes(
             "text-indigo-600" if value else "text-slate-500 dark:text-slate-400").props(
             f'aria-label="{"Yes" if value else "No"}"')
         return
     text = format_value(fd, value)
-    href = _href(kind, str(value))
+    href = field_type.href(str(value))
     if href:
         link = ui.link(text, href, new_tab=kind == "url").classes(
             "text-indigo-600 dark:text-indigo-300 no-underline hover:underline break-all")
         if kind == "url":
             link.props('rel="noopener noreferrer"')
         return
-    multiline = kind in ("textarea", "markdown", "json")
+    multiline = field_type.multiline
     ui.label(text).classes("whitespace-pre-wrap break-words" if multiline else "break-words")
-
-
-def _href(kind: str, value: str) -> str | None:
-    if kind == "url" and value.lower().startswith(("http://", "https://")):
-        return value
-    if kind == "email" and "@" in value:
-        return f"mailto:{value}"
-    if kind == "phone":
-        return "tel:" + "".join(c for c in value if c.isdigit() or c == "+")
-    return None
 
 
 # -- editable widgets -----------------------------------------------------------------------
@@ -189,7 +181,7 @@ def build_field(ql: ObjectQL, ctx: Context, spec: FieldSpec, value: Any, *,
         hint = ui.row().classes("items-center gap-1 text-xs pt-1 no-wrap")
         hint.set_visibility(False)
     widget = FieldWidget(spec, wrapper, control, error, hint, extra)
-    if fd.value_type in FORMAT_CHECKED and spec.editable and enabled:
+    if fieldtypes.of(fd).check_on_blur and spec.editable and enabled:
         control.on("blur", lambda: widget.set_error(
             check_value(fd, control.value) if control.value else None))
     return widget
@@ -209,39 +201,37 @@ def _readonly(fd: FieldDef, label: str, stored: Any, lookup_label: str | None) -
 def _editable(ql: ObjectQL, ctx: Context, spec: FieldSpec, label: str, value: Any,
               on_change: OnChange, lookup_label: str | None, extra: dict[str, Any]) -> Any:
     fd, name = spec.fd, spec.name
-    kind = fd.value_type
 
     def changed(e: Any) -> None:
         on_change(name, e.value)
 
-    if kind in ("textarea", "markdown", "json"):
+    field_type = fieldtypes.of(fd)
+    widget, options = field_type.widget, field_type.widget_options(fd)
+    if widget == "textarea":
         return ui.textarea(label, value=value or "", on_change=changed).props(
             f"{INPUT_PROPS} autogrow").classes("w-full")
-    if kind in ("number", "currency", "percent"):
-        scale = fd.scale if fd.scale is not None else (2 if kind == "currency" else None)
-        return ui.number(label, value=value, on_change=changed, min=fd.min, max=fd.max,
-                         precision=scale, format=f"%.{scale}f" if scale is not None else None,
-                         prefix="$" if kind == "currency" else None,
-                         suffix="%" if kind == "percent" else None).props(
-            INPUT_PROPS).classes("w-full")
-    if kind == "date":
+    if widget == "number":
+        return ui.number(label, value=value, on_change=changed, min=options["min"],
+                         max=options["max"], precision=options["precision"],
+                         format=options["format"], prefix=options["prefix"],
+                         suffix=options["suffix"]).props(INPUT_PROPS).classes("w-full")
+    if widget == "date":
         control = ui.date_input(label, value=value or "", on_change=changed).props(
             f'{INPUT_PROPS} placeholder="YYYY-MM-DD" clearable').classes("w-full")
         control.button.props('aria-label="Pick a date"')
         return control
-    if kind == "datetime":
+    if widget == "datetime":
         return _datetime(label, value, changed)
-    if kind == "boolean":
+    if widget == "checkbox":
         return ui.checkbox(label, value=bool(value), on_change=changed)
-    if kind in ("select", "multiselect"):
-        return _select(fd, label, value, changed, multiple=kind == "multiselect")
-    if fd.is_lookup:
+    if widget in ("select", "multiselect"):
+        return _select(fd, label, value, changed, multiple=widget == "multiselect")
+    if widget == "lookup":
         return _lookup(ql, ctx, fd, label, value, lookup_label, changed, extra)
-    input_type = {"email": "email", "url": "url", "phone": "tel"}.get(kind, "text")
     control = ui.input(label, value=value or "", on_change=changed).props(
-        f"{INPUT_PROPS} type={input_type}").classes("w-full")
-    if fd.max_length:
-        control.props(f"maxlength={fd.max_length}")
+        f"{INPUT_PROPS} type={field_type.input_type}").classes("w-full")
+    if options.get("maxlength"):
+        control.props(f"maxlength={options['maxlength']}")
     return control
 
 

@@ -13,28 +13,22 @@ from typing import Any
 
 from nicegui import ui
 
+from app import fieldtypes
+from app.fieldtypes.base import TEXT_OPS
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 
 Condition = list[Any]
-TEXT_OPS = [("contains", "contains"), ("=", "is"), ("!=", "is not"),
-            ("startswith", "starts with")]
-SELECT_OPS = [("=", "is"), ("!=", "is not"), ("in", "is any of"), ("not in", "is none of")]
-NUMBER_OPS = [("=", "="), ("!=", "≠"), (">", ">"), (">=", "≥"), ("<", "<"), ("<=", "≤")]
-DATE_OPS = [("=", "is"), ("<", "is before"), (">", "is after"), ("<=", "is on or before"),
-            (">=", "is on or after")]
-EMPTY_OPS = [("empty", "is empty"), ("not empty", "is not empty")]
 DATE_TOKENS = {"today": "today", "this_week": "this week", "this_month": "this month",
                "this_quarter": "this quarter", "this_year": "this year",
                "last_n_days": "the last … days", "next_n_days": "the next … days",
                "date": "a specific date"}
-TEXT_KINDS = ("text", "textarea", "email", "url", "phone", "markdown", "autonumber")
 
 
 def filter_fields(obj: ObjectDef, readable: list[str]) -> list[FieldDef]:
     """Fields a user may filter on: readable, and of a type filters understand."""
     fields = [fd for name in readable if (fd := obj.field(name)) is not None
-              and name != "id" and fd.value_type != "json"]
+              and name != "id" and fieldtypes.of(fd).filter_widget_for(fd) is not None]
     return sorted(fields, key=lambda f: (f.name != obj.name_field, f.display_label.lower()))
 
 
@@ -103,7 +97,7 @@ class FilterBuilder:
         verb = ops.get(op, op)
         token = isinstance(value, str) and (
             value in DATE_TOKENS or value.startswith(("last_n_days:", "next_n_days:")))
-        if op == "=" and token and fd is not None and fd.value_type in ("date", "datetime"):
+        if op == "=" and token and fd is not None and fieldtypes.of(fd).temporal:
             verb = "is" if value == "today" else "is in"
         return f"{label} {verb} {self._value_text(fd, path, value)}"
 
@@ -123,7 +117,7 @@ class FilterBuilder:
             return option.label if option else str(value)
         if fd.value_type == "boolean":
             return "yes" if value else "no"
-        if fd.value_type in ("date", "datetime") and isinstance(value, str):
+        if fieldtypes.of(fd).temporal and isinstance(value, str):
             if value.startswith(("last_n_days:", "next_n_days:")):
                 kind, _, n = value.partition(":")
                 return f"the {'last' if kind.startswith('last') else 'next'} {n} days"
@@ -133,23 +127,10 @@ class FilterBuilder:
 
     # -- operators and values ------------------------------------------------------------
     def _is_user_lookup(self, fd: FieldDef) -> bool:
-        return fd.is_lookup and fd.reference_to == "user"
+        return fieldtypes.of(fd).filter_widget_for(fd) == "user"
 
     def _operators(self, fd: FieldDef) -> list[tuple[str, str]]:
-        kind = fd.value_type
-        if kind == "boolean":
-            return [("=", "is")]
-        if kind == "multiselect":
-            return [("contains", "includes")]
-        if kind == "select":
-            return SELECT_OPS + EMPTY_OPS
-        if kind in ("number", "currency", "percent"):
-            return NUMBER_OPS + EMPTY_OPS
-        if kind in ("date", "datetime"):
-            return DATE_OPS + EMPTY_OPS
-        if self._is_user_lookup(fd):
-            return [("=", "is"), ("!=", "is not"), *EMPTY_OPS]
-        return TEXT_OPS + EMPTY_OPS
+        return fieldtypes.of(fd).filter_operators(fd)
 
     def open_dialog(self) -> None:
         state: dict[str, Any] = {"field": None, "op": None, "value": None, "mode": "this_month",
@@ -213,8 +194,8 @@ class FilterBuilder:
             state["value"] = e.value
 
         props = 'outlined dense options-dense data-testid="filter-value"'
-        kind = fd.value_type
-        if kind in ("select", "multiselect"):
+        kind = fieldtypes.of(fd).filter_widget_for(fd)
+        if kind == "select":
             multiple = state["op"] in ("in", "not in")
             ui.select({o.value: o.label for o in fd.options}, label="Value", multiple=multiple,
                       on_change=set_value).props(props + (" use-chips" if multiple else "")
@@ -223,11 +204,11 @@ class FilterBuilder:
             state["value"] = True
             ui.select({True: "Yes", False: "No"}, value=True, label="Value",
                       on_change=set_value).props(props).classes("w-full")
-        elif kind in ("number", "currency", "percent"):
+        elif kind == "number":
             ui.number(label="Value", on_change=set_value).props(props).classes("w-full")
-        elif kind in ("date", "datetime"):
+        elif kind == "date":
             self._date_widget(state, props)
-        elif self._is_user_lookup(fd):
+        elif kind == "user":
             options = {"$user": "Me", **dict(self.users())}
             ui.select(options, label="User", with_input=True, on_change=set_value).props(
                 props).classes("w-full")
@@ -270,7 +251,7 @@ class FilterBuilder:
         if op in ("empty", "not empty"):
             return [fd.name, "=" if op == "empty" else "!=", None]
         value = state["value"]
-        if fd.value_type in ("date", "datetime"):
+        if fieldtypes.of(fd).temporal:
             mode = state["mode"]
             if mode == "date":
                 if not value:
@@ -288,7 +269,7 @@ class FilterBuilder:
                 value = mode
         if value is None or value == "" or value == []:
             return "Enter a value."
-        if fd.value_type in ("number", "currency", "percent") and isinstance(value, float) \
+        if fieldtypes.is_numeric(fd) and isinstance(value, float) \
                 and value.is_integer():
             value = int(value)
         return [path, op, value]

@@ -16,11 +16,10 @@ from typing import Any
 
 from nicegui import events, run, ui
 
-from app import runtime
+from app import fieldtypes, runtime
 from app.events import ChangeEvent
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
-from app.objectql.errors import PermissionDenied
 from components.kanban_logic import (
     BoardSpec,
     ColumnState,
@@ -217,12 +216,8 @@ class KanbanBoard:
             self.columns[value].show(state)
 
     def _can_edit(self) -> bool:
-        try:
-            self.ql.security.check_object(self.ctx, self.obj, "edit")
-        except PermissionDenied:
-            return False
-        group = self.obj.field(self.spec.group_by)
-        return group is not None and self.ql.security.field_editable(self.ctx, self.obj, group)
+        return self.ql.allowed(self.ctx, "edit", self.obj) and \
+            self.ql.allowed(self.ctx, "edit", self.obj, self.spec.group_by)
 
     # -- moving: a drop, or the card's "Move to…" menu -----------------------------------
     async def _on_drop(self, target: str, e: events.GenericEventArguments) -> None:
@@ -326,7 +321,7 @@ def _field_input(fd: FieldDef, changed: Callable[[str, Any], None], *,
     if fd.type == "select":
         element: ui.element = ui.select({o.value: o.label for o in fd.options}, label=label,
                                         on_change=store)
-    elif fd.value_type in ("number", "currency", "percent"):
+    elif fieldtypes.is_numeric(fd):
         element = ui.number(label, on_change=store, min=fd.min, max=fd.max)
     elif fd.value_type == "date":
         element = ui.input(label, on_change=store).props("type=date stack-label")

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from app import fieldtypes
 from app.metadata.models import FieldDef, ListView, ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import (
@@ -26,8 +27,9 @@ from app.objectql.errors import (
 from app.objectql.service import ObjectQL
 
 CARDS_PER_COLUMN = 50
-# Field types a drop can ask for when a validation rule needs them (loss reason, amount).
-ASKABLE_TYPES = ("select", "text", "number", "currency", "percent", "date")
+# Field types a drop can ask for when a validation rule needs them (loss reason, amount);
+# each type says so itself (`askable`, app/fieldtypes/).
+ASKABLE_TYPES = tuple(t.name for t in fieldtypes.FIELD_TYPES if t.askable)
 # Metadata colour names → a calm mid-tone accent (Tailwind 500 palette).
 COLORS = {
     "grey": "#64748b", "gray": "#64748b", "slate": "#64748b", "blue": "#3b82f6",
@@ -132,21 +134,7 @@ def view_choices(obj: ObjectDef) -> dict[str, str]:
 
 def path_readable(ql: ObjectQL, ctx: Context, obj: ObjectDef, path: str) -> bool:
     """False when any step of a dotted path is a field (or object) the user may not read."""
-    current = obj
-    for part in path.split("."):
-        fd = current.field(part)
-        if fd is None or not ql.security.field_readable(ctx, current, fd):
-            return False
-        if fd.reference_to is None:
-            return True
-        if fd.reference_to not in ql.registry:
-            return False
-        current = ql.registry[fd.reference_to]
-        try:
-            ql.security.check_object(ctx, current, "read")
-        except PermissionDenied:
-            return False
-    return True
+    return ql.allowed(ctx, "read", obj, path)
 
 
 # -- columns ---------------------------------------------------------------------------
@@ -236,7 +224,7 @@ def fields_to_ask(obj: ObjectDef, group_by: str, error: ValidationError,
     for name in dict.fromkeys(names):
         fd = obj.field(name)
         if fd is None or fd.system or fd.is_computed or fd.readonly \
-                or fd.value_type not in ASKABLE_TYPES or not editable(fd):
+                or not fieldtypes.of(fd).askable or not editable(fd):
             return []
         result.append(fd)
     return result
@@ -275,7 +263,7 @@ def move_card(ql: ObjectQL, ctx: Context, spec: BoardSpec, card: dict[str, Any],
                            expected_version=card.get("version"))
     except ValidationError as exc:
         ask = [] if extra else fields_to_ask(
-            obj, spec.group_by, exc, lambda fd: ql.security.field_editable(ctx, obj, fd))
+            obj, spec.group_by, exc, lambda fd: ql.allowed(ctx, "edit", obj, fd.name))
         return MoveResult(ok=False, ask=ask, message=error_text(exc, obj.label, title))
     except ObjectQLError as exc:
         return MoveResult(ok=False, message=error_text(exc, obj.label, title))

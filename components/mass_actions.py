@@ -11,6 +11,7 @@ from typing import Any
 
 from nicegui import run, ui
 
+from app import fieldtypes
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
@@ -18,8 +19,8 @@ from app.objectql.service import ObjectQL
 from components.live import announce, notify
 
 Selected = Callable[[], list[dict[str, Any]]]
-SETTABLE = ("text", "textarea", "email", "url", "phone", "number", "currency", "percent",
-            "date", "datetime", "boolean", "select", "markdown")
+# Types one value can be set on for many records (each type says so: `mass_settable`).
+SETTABLE = tuple(t.name for t in fieldtypes.FIELD_TYPES if t.mass_settable)
 
 
 def settable_fields(ql: ObjectQL, ctx: Context, obj: ObjectDef) -> list[FieldDef]:
@@ -28,8 +29,7 @@ def settable_fields(ql: ObjectQL, ctx: Context, obj: ObjectDef) -> list[FieldDef
     for fd in obj.fields.values():
         if fd.readonly or fd.is_computed or fd.system or fd.unique or fd.type not in SETTABLE:
             continue
-        if ql.security.field_editable(ctx, obj, fd) and ql.security.field_readable(ctx, obj,
-                                                                                   fd):
+        if ql.allowed(ctx, "edit", obj, fd.name):
             result.append(fd)
     return sorted(result, key=lambda f: f.display_label.lower())
 
@@ -49,7 +49,7 @@ class MassActions:
                                               "font-medium px-1").props(
                 'data-testid="mass-count"')
             if can_edit:
-                if ql.security.field_editable(ctx, obj, obj.all_fields["owner"]):
+                if ql.allowed(ctx, "edit", obj, "owner"):
                     ui.button("Change owner", icon="person", on_click=self._owner_dialog
                               ).props('flat dense no-caps data-testid="mass-owner"')
                 if self.fields:
@@ -223,19 +223,19 @@ def _value_input(fd: FieldDef, state: dict[str, Any]) -> None:
         state["value"] = value if value != "" else None
 
     props = 'outlined dense options-dense data-testid="mass-value"'
-    kind = fd.value_type
+    kind = fieldtypes.of(fd).widget
     if kind == "select":
         ui.select({o.value: o.label for o in fd.options}, label="Value", clearable=True,
                   on_change=set_value).props(props).classes("w-full")
-    elif kind == "boolean":
+    elif kind == "checkbox":
         state["value"] = True
         ui.select({True: "Yes", False: "No"}, value=True, label="Value",
                   on_change=set_value).props(props).classes("w-full")
-    elif kind in ("number", "currency", "percent"):
+    elif kind == "number":
         ui.number("Value", on_change=set_value).props(props).classes("w-full")
     elif kind == "date":
         ui.date_input("Value", on_change=set_value).props(props).classes("w-full")
-    elif kind in ("textarea", "markdown"):
+    elif kind == "textarea":
         ui.textarea("Value", on_change=set_value).props(props).classes("w-full")
     else:
         ui.input("Value", on_change=set_value).props(props).classes("w-full")

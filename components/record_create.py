@@ -21,7 +21,7 @@ from components.record_form import (
     form_sections,
     prefill_from_params,
 )
-from components.record_view import BUTTON, CARD, allowed, load_record, not_found
+from components.record_view import BUTTON, CARD, load_record, not_found
 
 
 def _label_lookups(ql: ObjectQL, ctx: Context, obj: ObjectDef, values: dict[str, Any]
@@ -55,7 +55,7 @@ def _back_target(obj: ObjectDef, params: Mapping[str, str], values: dict[str, An
 
 
 def create_form(ql: ObjectQL, ctx: Context, obj: ObjectDef, params: Mapping[str, str]) -> None:
-    if not allowed(ql, ctx, obj, "create"):
+    if not ql.allowed(ctx, "create", obj):
         with ui.card().classes(CARD + " items-center text-center py-12 max-w-xl mx-auto mt-8"
                                ).props('data-testid="not-allowed"'):
             ui.icon("block", size="2.5rem").classes("text-slate-300")

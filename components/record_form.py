@@ -17,14 +17,13 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+from app import fieldtypes
 from app.expressions import Expression, ExpressionError, compile_expression
-from app.metadata.models import NUMERIC_TYPES, FieldDef, ObjectDef
+from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.coerce import FieldError, coerce_value
 from app.objectql.context import Context
 from app.objectql.errors import Conflict, ObjectQLError
 from app.objectql.service import ObjectQL
-
-TEXTUAL = ("text", "textarea", "markdown", "email", "url", "phone", "autonumber", "json")
 
 
 @dataclass(frozen=True)
@@ -70,9 +69,9 @@ def compile_condition(source: str | None) -> Expression | None:
 
 
 def is_editable(ql: ObjectQL, ctx: Context, obj: ObjectDef, fd: FieldDef) -> bool:
-    if fd.is_computed or fd.readonly or (fd.system and fd.name != "owner"):
-        return False
-    return ql.security.field_editable(ctx, obj, fd)
+    """Editable in a form: what ObjectQL allows, and a read-only field is shown read-only
+    even to a trusted context (the form never offers it)."""
+    return not fd.readonly and ql.allowed(ctx, "edit", obj, fd.name)
 
 
 def form_sections(ql: ObjectQL, ctx: Context, obj: ObjectDef,
@@ -86,7 +85,7 @@ def form_sections(ql: ObjectQL, ctx: Context, obj: ObjectDef,
         specs = []
         for name in names:
             fd = obj.field(name)
-            if fd is None or not ql.security.field_readable(ctx, obj, fd):
+            if fd is None or not ql.allowed(ctx, "read", obj, name):
                 continue
             specs.append(FieldSpec(name, fd, is_editable(ql, ctx, obj, fd)))
         if specs:
@@ -112,7 +111,7 @@ def to_form_value(fd: FieldDef, value: Any) -> Any:
         if isinstance(value, datetime):
             return value.strftime("%Y-%m-%d %H:%M")
         return str(value)[:16].replace("T", " ")
-    if kind in NUMERIC_TYPES:
+    if fieldtypes.is_numeric(fd):
         try:
             return float(value)
         except (TypeError, ValueError):
@@ -131,7 +130,7 @@ def from_form_value(fd: FieldDef, value: Any) -> Any:
         return list(value or [])
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if kind in NUMERIC_TYPES:
+    if fieldtypes.is_numeric(fd):
         number = float(value) if not isinstance(value, str) else float(value.replace(",", ""))
         return int(number) if number.is_integer() and (fd.scale == 0 or kind == "number") \
             else number
@@ -148,7 +147,7 @@ def same(fd: FieldDef, a: Any, b: Any) -> bool:
         left, right = from_form_value(fd, a), from_form_value(fd, b)
     except (TypeError, ValueError):
         return a == b
-    if fd.value_type in NUMERIC_TYPES and left is not None and right is not None:
+    if fieldtypes.is_numeric(fd) and left is not None and right is not None:
         return abs(float(left) - float(right)) < 1e-9
     if fd.value_type == "multiselect":
         return sorted(left) == sorted(right)
@@ -345,7 +344,7 @@ def prefill_from_params(sections: list[SectionSpec], params: Mapping[str, str]
         if typed(spec.fd, value) is None and kind != "boolean":
             continue
         values[name] = to_form_value(spec.fd, typed(spec.fd, value)) \
-            if kind in ("date", "datetime", *NUMERIC_TYPES) else value
+            if fieldtypes.of(spec.fd).temporal or fieldtypes.is_numeric(spec.fd) else value
     return values
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from nicegui import ui
 
+from app import fieldtypes
 from app.metadata.models import ObjectDef
 from app.objectql.context import Context
 from app.objectql.errors import NotFound, ObjectQLError, PermissionDenied
@@ -17,7 +18,7 @@ from components.live import notify
 from components.record_editor import RecordEditor, flatten, install_leave_guard, lookup_labels
 from components.record_form import FormState, SectionSpec, form_sections, holds
 from components.record_history import record_history
-from components.related_list import allowed, related_list
+from components.related_list import related_list
 from components.timeline import SOURCES, activity_timeline, link_field
 
 CARD = ("w-full shadow-none border border-slate-200 dark:border-slate-800 "
@@ -56,7 +57,7 @@ def key_fields(sections: list[SectionSpec], obj: ObjectDef, limit: int = 4) -> l
     names = {obj.name_field, "first_name", "last_name"}
     first = sections[0].fields if sections else ()
     return [f.name for f in first if f.name not in names
-            and f.fd.value_type not in ("textarea", "markdown", "json")][:limit]
+            and not fieldtypes.of(f.fd).multiline][:limit]
 
 
 def read_sections(ql: ObjectQL, sections: list[SectionSpec], record: dict[str, Any]) -> None:
@@ -183,11 +184,11 @@ class RecordView:
         if self.obj.name == "lead" and can_convert(self.record, editable):
             convert_button(self.ql, self.ctx, self.record, lambda: ui.navigate.to(
                 f"/o/lead/{self.record_id}"))
-        if allowed(self.ql, self.ctx, self.obj, "create"):
+        if self.ql.allowed(self.ctx, "create", self.obj):
             ui.button("Clone", icon="content_copy", on_click=lambda: ui.navigate.to(
                 f"/o/{self.obj.name}/new?clone={self.record_id}")).props(
                 f'{BUTTON} outline color=grey-8 data-testid="record-clone"')
-        if editable and allowed(self.ql, self.ctx, self.obj, "delete"):
+        if editable and self.ql.allowed(self.ctx, "delete", self.obj):
             ui.button(icon="delete", on_click=self._confirm_delete).props(
                 f'{BUTTON} flat color=grey-7 aria-label="Delete" data-testid="record-delete"'
             ).tooltip("Delete")
@@ -249,7 +250,7 @@ class RecordView:
         for name, *_ in SOURCES:
             child = self.ql.registry.get(name)
             if child is not None and link_field(child, self.obj.name) \
-                    and allowed(self.ql, self.ctx, child, "read"):
+                    and self.ql.allowed(self.ctx, "read", child):
                 return True
         return False
 

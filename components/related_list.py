@@ -8,9 +8,10 @@ from urllib.parse import quote
 
 from nicegui import ui
 
+from app import fieldtypes
 from app.metadata.models import FieldDef, ObjectDef, RelatedList
 from app.objectql.context import Context
-from app.objectql.errors import ObjectQLError, PermissionDenied
+from app.objectql.errors import ObjectQLError
 from app.objectql.service import ObjectQL
 from components.field_format import format_value, select_chip
 from components.field_widgets import lookup_expand, name_fields, record_name
@@ -20,18 +21,10 @@ CARD = ("w-full shadow-none border border-slate-200 dark:border-slate-800 "
         "bg-[#fff] dark:bg-slate-900 p-0 gap-0 overflow-hidden")
 
 
-def allowed(ql: ObjectQL, ctx: Context, obj: ObjectDef, action: str) -> bool:
-    try:
-        ql.security.check_object(ctx, obj, action)
-    except PermissionDenied:
-        return False
-    return True
-
-
 def related_list(ql: ObjectQL, ctx: Context, spec: RelatedList, parent_id: str) -> None:
     """Nothing at all when the user may not read the child object."""
     child = ql.registry.get(spec.object)
-    if child is None or child.field(spec.field) is None or not allowed(ql, ctx, child, "read"):
+    if child is None or child.field(spec.field) is None or not ql.allowed(ctx, "read", child):
         return
     columns = _columns(ql, ctx, child, spec)
     plain = [c for c, _ in columns if "." not in c]
@@ -56,7 +49,7 @@ def related_list(ql: ObjectQL, ctx: Context, spec: RelatedList, parent_id: str) 
                 "rounded-full px-2"
             ).props(f'data-testid="related-count-{child.name}"')
             ui.space()
-            if allowed(ql, ctx, child, "create"):
+            if ql.allowed(ctx, "create", child):
                 new = ui.button("New", icon="add").props(
                     f'flat dense no-caps size=sm data-testid="related-new-{child.name}"')
                 target = f"/o/{child.name}/new?{quote(spec.field)}={quote(parent_id)}"
@@ -84,16 +77,10 @@ def _columns(ql: ObjectQL, ctx: Context, child: ObjectDef, spec: RelatedList
     """(path, field) of each readable column; dotted paths are followed to their field."""
     result = []
     for path in spec.columns or name_fields(child):
-        current, fd = child, None
-        readable = True
-        for part in path.split("."):
-            fd = current.field(part)
-            if fd is None or not ql.security.field_readable(ctx, current, fd):
-                readable = False
-                break
-            if fd.is_lookup and fd.reference_to in ql.registry:
-                current = ql.registry[fd.reference_to]
-        if readable and fd is not None:
+        if not ql.allowed(ctx, "read", child, path):
+            continue
+        fd = _leaf(ql, child, path)
+        if fd is not None:
             result.append((path, fd))
     return result
 
@@ -122,8 +109,20 @@ def _table(ql: ObjectQL, child: ObjectDef, columns: list[tuple[str, FieldDef]],
                             _cell(ql, child, path, fd, record, first=index == 0)
 
 
+def _leaf(ql: ObjectQL, obj: ObjectDef, path: str) -> FieldDef | None:
+    """The field a (dotted) path ends at."""
+    current, fd = obj, None
+    for part in path.split("."):
+        fd = current.field(part)
+        if fd is None:
+            return None
+        if fd.is_lookup and fd.reference_to in ql.registry:
+            current = ql.registry[fd.reference_to or ""]
+    return fd
+
+
 def _numeric(fd: FieldDef) -> bool:
-    return fd.value_type in ("number", "currency", "percent")
+    return fieldtypes.is_numeric(fd)
 
 
 def _cell(ql: ObjectQL, child: ObjectDef, path: str, fd: FieldDef, record: dict[str, Any],

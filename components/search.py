@@ -46,7 +46,7 @@ def searchable_objects(ctx: Context) -> list[ObjectDef]:
 
 
 def _readable(ctx: Context, obj: ObjectDef, fd: FieldDef | None) -> bool:
-    return fd is not None and runtime.services().ql.security.field_readable(ctx, obj, fd)
+    return fd is not None and runtime.services().ql.allowed(ctx, "read", obj, fd.name)
 
 
 def display_fields(ctx: Context, obj: ObjectDef) -> tuple[list[str], str | None]:
@@ -60,27 +60,13 @@ def display_fields(ctx: Context, obj: ObjectDef) -> tuple[list[str], str | None]
         if path in (obj.name_field, "first_name", "last_name"):
             continue
         fd = obj.field(path.split(".")[0])
-        if fd is None or not _path_ok(ctx, obj, path):
+        if fd is None or not ql.allowed(ctx, "read", obj, path):
             continue
         target = fd.reference_to
         if fd.is_lookup and "." not in path and target and target in ql.registry:
             path = f"{path}.{ql.registry[target].name_field}"
         return title, path
     return title, None
-
-
-def _path_ok(ctx: Context, obj: ObjectDef, path: str) -> bool:
-    """Every field along `path` exists and is readable by `ctx`."""
-    registry = runtime.services().ql.registry
-    current: ObjectDef = obj
-    for part in path.split("."):
-        fd = current.field(part)
-        if not _readable(ctx, current, fd):
-            return False
-        assert fd is not None
-        if fd.reference_to and fd.reference_to in registry:
-            current = registry[fd.reference_to]
-    return True
 
 
 def _leaf(obj: ObjectDef, path: str) -> FieldDef | None:

@@ -16,9 +16,10 @@ from fastapi.responses import RedirectResponse
 from nicegui import app as nicegui_app
 from nicegui import background_tasks, run, ui
 
+from app import fieldtypes
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.context import Context
-from app.objectql.errors import ObjectQLError, PermissionDenied
+from app.objectql.errors import ObjectQLError
 from app.objectql.query import parse_filters_param, parse_sort
 from app.objectql.service import QueryResult
 from components.column_chooser import ColumnChooser
@@ -46,7 +47,7 @@ class ListState:
         self.problems: list[str] = []  # readable notes about the URL, shown above the list
 
     def is_readable(self, target: ObjectDef, fd: FieldDef) -> bool:
-        return self.ql.security.field_readable(self.ctx, target, fd)
+        return self.ql.allowed(self.ctx, "read", target, fd.name)
 
     def resolve(self, paths: list[str]) -> list[Column]:
         columns = [resolve_column(self.ql.registry, self.obj, p, self.is_readable)
@@ -116,14 +117,11 @@ class ListState:
         view filtering on a field the role cannot read would only ever fail."""
         return {name: v.label or name.replace("_", " ").capitalize()
                 for name, v in self.obj.list_views.items()
-                if all(_path_ok(self, p) for p in _filter_paths(v.filters))}
+                if all(self.ql.allowed(self.ctx, "read", self.obj, p)
+                       for p in _filter_paths(v.filters))}
 
     def may(self, action: str) -> bool:
-        try:
-            self.ql.security.check_object(self.ctx, self.obj, action)
-        except PermissionDenied:
-            return False
-        return True
+        return self.ql.allowed(self.ctx, action, self.obj)
 
 
 def _filter_paths(filters: Any) -> list[str]:
@@ -135,10 +133,6 @@ def _filter_paths(filters: Any) -> list[str]:
     return []
 
 
-def _path_ok(state: ListState, path: str) -> bool:
-    return resolve_column(state.ql.registry, state.obj, path, state.is_readable) is not None
-
-
 def _sortable(state: ListState, path: str) -> bool:
     """A sort path from the URL names a field this user may read and sort by."""
     current: ObjectDef | None = state.obj
@@ -148,7 +142,7 @@ def _sortable(state: ListState, path: str) -> bool:
         if fd is None or not state.is_readable(current, fd):  # type: ignore[arg-type]
             return False
         if i == len(parts) - 1:
-            return fd.value_type not in ("json", "multiselect")
+            return fieldtypes.of(fd).sortable
         target = fd.reference_to if fd.is_lookup else None
         current = state.ql.registry[target] if target and target in state.ql.registry \
             else None

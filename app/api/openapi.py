@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app import fieldtypes
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.objectql.query import AGG_FUNCTIONS as AGGREGATES
@@ -15,7 +16,6 @@ ERROR_CODES = {"400": "Bad query or malformed input", "401": "Not authenticated"
                "422": "Validation failed", "429": "Too many requests"}
 
 
-DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 
 
 def _title(name: str) -> str:
@@ -23,36 +23,8 @@ def _title(name: str) -> str:
 
 
 def field_schema(fd: FieldDef) -> dict[str, Any]:
-    kind = fd.value_type
-    schema: dict[str, Any]
-    if kind in ("number", "currency", "percent"):
-        schema = {"type": "integer" if fd.scale == 0 and kind == "number" else "number"}
-        if fd.min is not None:
-            schema["minimum"] = fd.min
-        if fd.max is not None:
-            schema["maximum"] = fd.max
-    elif kind == "boolean":
-        schema = {"type": "boolean"}
-    elif kind == "date":
-        schema = {"type": "string", "format": "date"}
-    elif kind == "datetime":
-        # ISO 8601; stored and returned as UTC without an offset ("2025-05-14T10:30:00"),
-        # which JSON Schema's RFC 3339 `date-time` format would reject.
-        schema = {"type": "string", "pattern": DATETIME_PATTERN}
-    elif kind == "select":
-        schema = {"type": "string", "enum": fd.option_values}
-    elif kind == "multiselect":
-        schema = {"type": "array", "items": {"type": "string", "enum": fd.option_values},
-                  "uniqueItems": True}
-    elif kind == "json":
-        schema = {}
-    elif kind in ("lookup", "master_detail"):
-        schema = {"type": "string", "maxLength": 32, "pattern": "^[0-9a-z_-]{1,32}$",
-                  "description": f"id of a {fd.reference_to}"}
-    else:
-        schema = {"type": "string"}
-        if fd.max_length:
-            schema["maxLength"] = fd.max_length
+    """The JSON schema of one field's value; each type owns its own (app/fieldtypes/)."""
+    schema = dict(fieldtypes.of(fd).openapi_schema(fd))
     if fd.help or fd.label:
         schema.setdefault("description", fd.help or fd.display_label)
     return schema

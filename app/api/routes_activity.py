@@ -28,9 +28,7 @@ def recent_activities(ctx: Annotated[Context, Depends(current_context)],
     if not 1 <= count <= 100:
         raise QueryError("limit must be between 1 and 100")
     ql = runtime.services().ql
-    readable = [f for f in FIELDS
-                if ql.security.field_readable(ctx, ql.object("activity"),
-                                              ql.object("activity").all_fields[f.split(".")[0]])]
+    readable = [f for f in FIELDS if ql.allowed(ctx, "read", "activity", f)]
     result = ql.find(ctx, "activity", fields=readable, limit=count,
                      sort=[["activity_date", "desc"], ["created_at", "desc"]])
     return json_response({"records": result.records, "total": len(result.records)})

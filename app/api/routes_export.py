@@ -51,18 +51,20 @@ def export_columns(ql: ObjectQL, ctx: Context, obj: ObjectDef, paths: list[str]
     """The readable columns of `paths`; a lookup is exported as its record's name."""
     result: dict[str, ExportColumn] = {}
     for path in paths:
+        if not ql.allowed(ctx, "read", obj, path):
+            continue
         current, parts = obj, path.split(".")
         labels: list[str] = []
         for i, part in enumerate(parts):
             fd = current.field(part)
-            if fd is None or not ql.security.field_readable(ctx, current, fd):
+            if fd is None:
                 break
             target = ql.registry[fd.reference_to] if fd.is_lookup and fd.reference_to \
                 and fd.reference_to in ql.registry else None
             if i == len(parts) - 1:
                 if target is not None:
                     name_fd = target.field(target.name_field)
-                    if name_fd and ql.security.field_readable(ctx, target, name_fd):
+                    if name_fd and ql.allowed(ctx, "read", target, target.name_field):
                         full = f"{path}.{target.name_field}"
                         result[full] = ExportColumn(full, SEP.join([*labels,
                                                     fd.display_label]), name_fd)
@@ -137,7 +139,7 @@ async def export(target: str, ctx: CurrentContext, view: str | None = None,
         raise ApiError(404, "export as /export/{object}.csv or /export/{object}.xlsx")
     ql = runtime.services().ql
     obj = ql.object(name)
-    ql.security.check_object(ctx, obj, "read")
+    ql.ensure(ctx, "read", obj)
     parsed_filters = parse_filters_param(filters)
     check_search(search)
     if view is not None and view not in obj.list_views:

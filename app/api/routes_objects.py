@@ -133,7 +133,7 @@ def describe(ql: Any, ctx: Context, obj: ObjectDef, full: bool) -> dict[str, Any
         body["fields"] = {n: fd.model_dump(mode="json", exclude_defaults=True)
                           | {"type": fd.type}
                           for n, fd in obj.all_fields.items()
-                          if ql.security.field_readable(ctx, obj, fd)}
+                          if ql.allowed(ctx, "read", obj, n)}
         body["list_views"] = {n: v.model_dump(mode="json") for n, v in obj.list_views.items()}
         body["page_layouts"] = {n: v.model_dump(mode="json")
                                 for n, v in obj.page_layouts.items()}

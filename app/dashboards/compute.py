@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from datetime import date, datetime
 from typing import Any
 
+from app import fieldtypes
 from app.dashboards.filters import FilterState, date_range_of, substitute
 from app.dashboards.models import DashboardDef, QueryDef, WidgetDef
 from app.expressions import ExpressionError
@@ -47,24 +48,9 @@ def _paths(q: QueryDef) -> list[str]:
 
 
 def _readable(ql: ObjectQL, ctx: Context, q: QueryDef) -> bool:
-    try:
-        obj = ql.readable_object(ctx, q.object)
-    except (PermissionDenied, QueryError):
+    if q.object not in ql.registry or not ql.allowed(ctx, "read", q.object):
         return False
-    for path in _paths(q):
-        current = obj
-        for part in path.split("."):
-            fd = current.field(part)
-            if fd is None or not ql.security.field_readable(ctx, current, fd):
-                return False
-            if fd.reference_to and fd.reference_to in ql.registry:
-                target = ql.registry[fd.reference_to]
-                try:
-                    ql.security.check_object(ctx, target, "read")
-                except PermissionDenied:
-                    return False
-                current = target
-    return True
+    return all(ql.allowed(ctx, "read", q.object, path) for path in _paths(q))
 
 
 def widget_readable(ql: ObjectQL, ctx: Context, widget: WidgetDef) -> bool:
@@ -327,8 +313,8 @@ def _format(ql: ObjectQL, obj: ObjectDef, path: str) -> str | None:
     fd = field_of(ql, obj, path)
     if fd is None:
         return None
-    kind = fd.value_type
-    return kind if kind in ("currency", "percent", "number", "date", "datetime") else None
+    field_type = fieldtypes.of(fd)
+    return fd.value_type if field_type.numeric or field_type.temporal else None
 
 
 def labels_for(ql: ObjectQL, ctx: Context, obj: ObjectDef, paths: list[str],

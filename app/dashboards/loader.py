@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from app import fieldtypes
 from app.dashboards.models import DashboardDef, QueryDef, WidgetDef
 from app.expressions import ExpressionError, compile_expression
-from app.metadata.models import NUMERIC_TYPES, FieldDef, ObjectDef
+from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.buckets import BUCKETS
 from app.objectql.query import AGG_FUNCTIONS
 
@@ -58,7 +59,7 @@ class _Checker:
             if i == len(parts) - 1:
                 if unit and unit not in BUCKETS:
                     return f"unknown date bucket '{unit}'; expected one of {', '.join(BUCKETS)}"
-                if unit and fd.value_type not in ("date", "datetime"):
+                if unit and not fieldtypes.of(fd).temporal:
                     return f"date buckets need a date field, '{name}' is {fd.value_type}"
                 return current, fd, passed
             if fd.reference_to in self.collector.broken:
@@ -134,9 +135,9 @@ class _Checker:
                 self.problem(where, found, widget=widget, field=path)
                 continue
             reads.update(found[2])
-            kind = found[1].value_type
-            if (fn == "sum" and kind not in NUMERIC_TYPES) or \
-                    (fn == "avg" and kind not in (*NUMERIC_TYPES, "date", "datetime")):
+            kind, field_type = found[1].value_type, fieldtypes.of(found[1])
+            if (fn == "sum" and not field_type.numeric) or \
+                    (fn == "avg" and not (field_type.numeric or field_type.temporal)):
                 self.problem(where, f"cannot {fn} '{path}' ({kind})", widget=widget, field=path)
         for i, path in enumerate(q.fields):
             found = self.resolve(obj, path)

@@ -14,6 +14,8 @@ FieldType = Literal[
     "formula", "autonumber", "json", "markdown",
 ]
 FORMULA_FORMATS = ("currency", "number", "percent", "boolean", "text", "date")
+# What each type means lives in app/fieldtypes/ (one class per type); these name lists
+# stay for the loader's public API, and tests/unit/test_fieldtypes.py keeps them in step.
 LOOKUP_TYPES = ("lookup", "master_detail")
 NUMERIC_TYPES = ("number", "currency", "percent")
 STRING_TYPES = ("text", "textarea", "email", "url", "phone", "markdown", "select", "autonumber")

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from app import fieldtypes
 from app.metadata.models import OPERATORS, FieldDef, ObjectDef, system_fields
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def _check_view(objects: dict[str, ObjectDef], obj: ObjectDef, view_name: str, v
                     f"kanban group_by '{view.kanban.group_by}' must be a select field")
         if view.kanban.sum:
             summed = obj.field(view.kanban.sum)
-            if summed is None or summed.value_type not in ("number", "currency", "percent"):
+            if not fieldtypes.is_numeric(summed):
                 out.add(obj.name, (*base, "kanban", "sum"),
                         f"kanban sum '{view.kanban.sum}' must be a numeric field")
 

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, DateTime, Float, Integer, String, cast, fu
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from app import fieldtypes
 from app.objectql.errors import QueryError
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def group_column(builder: SelectBuilder, path: str) -> ColumnElement[Any]:
     column, fd = builder.resolve(field, "group")
     if unit is None:
         return column
-    if fd.value_type not in ("date", "datetime"):
+    if not fieldtypes.of(fd).temporal:
         raise QueryError(f"'{path}': date buckets need a date field, '{field}' is "
                          f"{fd.value_type}", [{"field": path, "message": "not a date"}])
     return bucket_expression(column, unit)

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Select
 
+from app import fieldtypes
 from app.metadata.models import OPERATORS, FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.objectql.coerce import FieldError, coerce_value
@@ -226,7 +227,7 @@ class SelectBuilder:
         clauses = []
         for path, direction in sort:
             column, fd = self.resolve(path, "sort")
-            if fd.value_type in ("json", "multiselect"):
+            if not fieldtypes.of(fd).sortable:
                 raise QueryError(f"cannot sort by '{path}' ({fd.value_type})")
             clauses.append(column.desc().nulls_last() if direction == "desc"
                            else column.asc().nulls_first())
@@ -252,7 +253,7 @@ def _escape_like(text: str) -> str:
 
 
 def _date_bounds(builder: SelectBuilder, fd: FieldDef, value: Any) -> tuple[Any, Any] | None:
-    if fd.value_type not in ("date", "datetime"):
+    if not fieldtypes.of(fd).temporal:
         return None
     if value == "$today":
         value = "today"

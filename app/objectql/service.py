@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, literal, select
 
-from app import audit
+from app import audit, fieldtypes
 from app.events import ChangeEvent, EventBus
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry, UnknownObject
@@ -76,9 +76,11 @@ class ObjectQL:
         self._schema = build_schema(registry, engine.dialect.name)
         # Per (object, role, columns) query pieces; dropped whenever metadata changes.
         self._plans: dict[tuple[Any, ...], Any] = {}
+        from app.objectql.permissions import Permissions
         from app.objectql.writes import WritePipeline
 
         self._writes = WritePipeline(self)
+        self.permissions = Permissions(self)
 
     # -- metadata ------------------------------------------------------------------------
     @property
@@ -108,6 +110,16 @@ class ObjectQL:
             return self._registry[name]
         except UnknownObject:
             raise NotFound(f"unknown object '{name}'") from None
+
+    def allowed(self, ctx: Context, action: str, obj: ObjectDef | str,
+                path: str | None = None) -> bool:
+        """May `ctx` do `action` on `obj` (or on the field `path`)? See permissions.py."""
+        return self.permissions.allowed(ctx, action, obj, path)
+
+    def ensure(self, ctx: Context, action: str, obj: ObjectDef | str,
+               path: str | None = None) -> None:
+        """`allowed`, raising PermissionDenied (with the reason) instead of answering False."""
+        self.permissions.ensure(ctx, action, obj, path)
 
     def readable_object(self, ctx: Context, name: str) -> ObjectDef:
         """The object if `ctx` may read it; NotFound or PermissionDenied otherwise."""
@@ -410,12 +422,13 @@ class ObjectQL:
                 agg_cols.append(func.count().label(alias))
                 continue
             column, fd = b.resolve(path, "aggregate")
-            if fn == "avg" and fd.value_type in ("date", "datetime"):
+            field_type = fieldtypes.of(fd)
+            if fn == "avg" and field_type.temporal:
                 agg_cols.append(func.avg(day_number(column)).label(alias))
                 continue
-            if fn in ("sum", "avg") and fd.value_type not in ("number", "currency", "percent"):
+            if fn in ("sum", "avg") and not field_type.numeric:
                 raise QueryError(f"cannot {fn} '{path}': it is not numeric")
-            if fn in ("min", "max") and fd.value_type in ("boolean", "json", "multiselect"):
+            if fn in ("min", "max") and not field_type.ordered:
                 raise QueryError(f"cannot {fn} '{path}': its values have no order")
             agg_cols.append(getattr(func, fn)(column).label(alias))
         # Resolve the filters before applying the joins: a dotted path only used in a

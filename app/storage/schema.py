@@ -6,54 +6,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
-    Boolean,
     Column,
-    Date,
-    DateTime,
-    Float,
     ForeignKey,
     Index,
     MetaData,
     String,
     Table,
-    Text,
     func,
 )
 from sqlalchemy.types import TypeEngine
 from sqlmodel import SQLModel
 
+from app import fieldtypes
+from app.fieldtypes.base import ID_LENGTH
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.storage import system_tables  # noqa: F401  (registers the SQLModel tables)
 from app.storage.indexes import IndexSpec, index_specs
 from app.storage.search import search_columns, trigram_index_name
 
-ID_LENGTH = 32
-
 
 def column_type(fd: FieldDef) -> TypeEngine:
-    kind = fd.value_type
+    """The column of `fd`; each field type owns its own (app/fieldtypes/)."""
     if fd.name == "version":
         return BigInteger()
-    if kind in ("text", "email", "url", "phone", "select", "autonumber"):
-        return String(fd.max_length or 255)
-    if kind in ("textarea", "markdown"):
-        return Text()
-    if kind in ("number", "currency", "percent"):
-        return BigInteger() if fd.scale == 0 and kind == "number" else Float()
-    if kind == "date":
-        return Date()
-    if kind == "datetime":
-        return DateTime()
-    if kind == "boolean":
-        return Boolean()
-    if kind in ("multiselect", "json"):
-        return JSON()
-    if kind in ("lookup", "master_detail"):
-        return String(ID_LENGTH)
-    raise ValueError(f"no column type for field type {kind!r}")
+    try:
+        return fieldtypes.of(fd).column_type(fd)
+    except fieldtypes.UnknownFieldType:
+        raise ValueError(f"no column type for field type {fd.value_type!r}") from None
 
 
 def build_column(obj: ObjectDef, fd: FieldDef, *, with_foreign_key: bool = True) -> Column:
