@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -54,3 +55,15 @@ def region_field() -> dict[str, object]:
             "options": [{"value": "emea", "label": "EMEA", "color": "blue"},
                         {"value": "amer", "label": "Americas"},
                         {"value": "apac", "label": "Asia Pacific"}]}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def svc(backend: str, tmp_path: Path) -> Iterator[Services]:
+    """Services on a database of their own (per test, per backend)."""
+    with fresh_database(backend, tmp_path) as url, studio_services(url) as services:
+        yield services

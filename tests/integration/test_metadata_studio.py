@@ -5,7 +5,6 @@ reversible; stale or data-losing changes are refused and change nothing."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,11 @@ from app.metadata.studio import MetadataConflict, MetadataRefused
 from app.objectql import Context
 from app.objectql.errors import PermissionDenied
 from tests.conftest import METADATA, make_team
-from tests.integration.studio_support import fresh_database, region_field, studio_services
+from tests.integration.studio_support import backend, region_field, svc
+
+__all__ = ["backend", "svc"]  # fixtures
 
 SYSTEM = Context.system()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def svc(backend: str, tmp_path: Path) -> Iterator[Services]:
-    with fresh_database(backend, tmp_path) as url, studio_services(url) as services:
-        yield services
 
 
 def _accounts(svc: Services, n: int) -> list[str]:
