@@ -1,4 +1,5 @@
-"""`hotcrm` console script: run, seed, check-metadata, create-user, backup, restore."""
+"""`hotcrm` console script: run, seed, check-metadata, create-user, backup, restore,
+metadata (export, import, history, rollback)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="replace the database with a backup "
                                              "(stop the servers first)")
     restore.add_argument("--from", type=Path, required=True, dest="path")
+    from app.cli_metadata import add_parser as add_metadata_parser
+
+    add_metadata_parser(sub)
     return parser
 
 
@@ -45,12 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": _run, "seed": _seed, "check-metadata": _check,
                 "create-user": _create_user, "backup": _backup,
-                "restore": _restore}[args.command](args)
+                "restore": _restore, "metadata": _metadata}[args.command](args)
     except MetadataError as exc:
         print(f"Metadata has {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+
+
+def _metadata(args: argparse.Namespace) -> int:
+    from app.cli_metadata import run as run_metadata
+
+    return run_metadata(args)
 
 
 def _run(args: argparse.Namespace) -> int:

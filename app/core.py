@@ -16,6 +16,7 @@ from app.auth.revocation_redis import RedisRevocations
 from app.config import Settings, get_settings
 from app.events_redis import RedisRelay, channel_for, namespace_for
 from app.metadata import MetadataError, Registry, load_registry
+from app.metadata.propagation import MetadataWatcher, metadata_channel
 from app.metadata.studio import MetadataStudio
 from app.objectql.security import SecurityPolicy
 from app.objectql.service import ObjectQL
@@ -41,11 +42,20 @@ class Services:
     relay: RedisRelay | None = None
     # Versioned metadata changes (app/metadata/studio.py): the studio, REST and CLI use it.
     studio: MetadataStudio = field(init=False)
+    # Adopts versions saved by other processes; started by the server (start_watching).
+    metadata_watch: MetadataWatcher | None = None
 
     def __post_init__(self) -> None:
         self.studio = MetadataStudio(self)
 
+    def start_watching(self) -> None:
+        """Serve metadata versions saved by other processes within 2 s (server start)."""
+        if self.metadata_watch is not None:
+            self.metadata_watch.start()
+
     def close(self) -> None:
+        if self.metadata_watch is not None:
+            self.metadata_watch.close()
         if self.relay is not None:
             self.relay.close()
         self.engine.dispose()
@@ -98,6 +108,9 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
                         settings.secret_key)
     # Baseline + the newest studio version (app/metadata/studio.py) is what goes live.
     services.studio.load_live()
+    services.metadata_watch = MetadataWatcher(
+        services.studio, settings.redis_url,
+        metadata_channel(namespace_for(url)) if settings.redis_url else None)
     if settings.redis_url:
         # Changes made by other processes reach this one's caches and open pages; a
         # logout on any process ends the session on all of them.

@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _share_ui_storage(settings)
     services = build_services(settings)
     runtime.install(services)
+    services.start_watching()  # metadata versions saved by other processes
     metrics.install(services)
     if settings.demo:
         from app.seed import database_is_empty, seed_demo

@@ -48,15 +48,21 @@ def read_baseline(directory: Path) -> tuple[Documents, dict[str, str]]:
     return docs, texts
 
 
+# libyaml when present: a change dumps and parses whole documents several times.
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def dump(document: dict[str, Any]) -> str:
     """Stable, diff-friendly YAML: keys in the document's order, block style."""
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True,
-                          default_flow_style=False, width=100)
+    return yaml.dump(document, Dumper=_DUMPER, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=100)
 
 
 def normalized(document: Any) -> Any:
     """The document as YAML would give it back (tuples → lists, no custom types)."""
-    return yaml.safe_load(dump(document)) if isinstance(document, dict) else document
+    return yaml.load(dump(document), Loader=_LOADER) if isinstance(document, dict) \
+        else document
 
 
 def merged(baseline: Documents, overlay: Documents) -> Documents:

@@ -108,14 +108,35 @@ def _pydantic_message(err: Any) -> str:
     return f"{'.'.join(str(p) for p in loc)}: {err['msg']}"
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+_PARSED: dict[str, tuple[yaml.Node | None, Any]] = {}
+
+
+def _parse_text(text: str) -> tuple[yaml.Node | None, Any]:
+    """(node tree, data) of one YAML text. libyaml when present (the studio loads every
+    file on each change: the pure-Python parser took seconds), remembered per text (the
+    shipped files do not change while a process runs). A text that fails to parse is
+    parsed again by the pure-Python loader, so error messages are the same everywhere."""
+    found = _PARSED.get(text)
+    if found is None:
+        try:
+            loader = _FAST_LOADER or yaml.SafeLoader
+            found = (yaml.compose(text, Loader=loader), yaml.load(text, Loader=loader))
+        except yaml.YAMLError:
+            found = (yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text))
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[text] = found
+    return found[0], copy.deepcopy(found[1])
+
+
 def _read_yaml(path: Path | str, display: str, key: str, collector: ProblemCollector
                ) -> dict[str, Any] | None:
     """Parse one file (or, given a str, one document's YAML text), remembering line
     numbers under `key`; None when unreadable."""
     try:
         text = path if isinstance(path, str) else path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _parse_text(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
