@@ -61,6 +61,10 @@ class SelectBuilder:
         self.field_check = field_check
         self._joins: dict[str, tuple[FromClause, ColumnElement[bool]]] = {}
         self._conditions = 0
+        # Set to a list to build a reusable statement (see plans.py): each scalar filter
+        # value becomes a named parameter s0, s1, ... and its (field, path) is recorded, so
+        # the next call of the same shape binds new values without building anything.
+        self.slots: list[tuple[FieldDef, str]] | None = None
 
     # -- paths ---------------------------------------------------------------------------
     def resolve(self, path: str, purpose: str = "read") -> tuple[ColumnElement[Any], FieldDef]:
@@ -167,19 +171,15 @@ class SelectBuilder:
             return self.ctx.user_id
         if value == "$today" and fd.value_type in ("date", "datetime"):
             return self.today
-        kind = fd.value_type
-        if fd.name == "id" or kind in ("autonumber",):
-            if not isinstance(value, str) or "\x00" in value:
-                raise QueryError(f"filter on '{path}': expected text")
-            return value
-        try:
-            coerced = coerce_value(fd, value)
-        except FieldError as exc:
-            raise QueryError(f"filter on '{path}': {exc}",
-                             [{"field": path, "message": str(exc)}]) from None
-        if coerced is None:
-            raise QueryError(f"filter on '{path}': use null to test for emptiness")
-        return coerced
+        return filter_value(fd, path, value)
+
+    def slot(self, column: ColumnElement[Any], fd: FieldDef, path: str, bound: Any) -> Any:
+        """`bound` as is, or as the next named parameter when recording slots."""
+        if self.slots is None:
+            return bound
+        name = f"s{len(self.slots)}"
+        self.slots.append((fd, path))
+        return bindparam(name, bound, type_=column.type)
 
     # -- search and sort -----------------------------------------------------------------
     def search(self, text: str) -> ColumnElement[bool]:
@@ -232,6 +232,32 @@ class SelectBuilder:
             clauses.append(column.desc().nulls_last() if direction == "desc"
                            else column.asc().nulls_first())
         return clauses
+
+
+def filter_value(fd: FieldDef, path: str, value: Any) -> Any:
+    """A filter's value checked and coerced to the field's type (no `$` tokens here)."""
+    kind = fd.value_type
+    if fd.name == "id" or kind in ("autonumber",):
+        if not isinstance(value, str) or "\x00" in value:
+            raise QueryError(f"filter on '{path}': expected text")
+        return value
+    try:
+        coerced = coerce_value(fd, value)
+    except FieldError as exc:
+        raise QueryError(f"filter on '{path}': {exc}",
+                         [{"field": path, "message": str(exc)}]) from None
+    if coerced is None:
+        raise QueryError(f"filter on '{path}': use null to test for emptiness")
+    return coerced
+
+
+def scalar_bound(fd: FieldDef, bound: Any) -> Any:
+    """A compared value as the column stores it (a date compared with a datetime column
+    is its midnight)."""
+    if fd.value_type == "datetime" and isinstance(bound, date) \
+            and not isinstance(bound, datetime):
+        return datetime(bound.year, bound.month, bound.day)
+    return bound
 
 
 def _readable(check: Callable[[ObjectDef, FieldDef, str], None], obj: ObjectDef,
@@ -317,9 +343,7 @@ def _compile_condition(b: SelectBuilder, column: ColumnElement[Any], fd: FieldDe
         return func.lower(column).like(pattern, escape="\\")
     if isinstance(value, list | dict):
         raise QueryError(f"filter on '{path}': '{op}' needs a single value")
-    bound = b.value(fd, path, value)
-    if kind == "datetime" and isinstance(bound, date) and not isinstance(bound, datetime):
-        bound = datetime(bound.year, bound.month, bound.day)
+    bound = b.slot(column, fd, path, scalar_bound(fd, b.value(fd, path, value)))
     if op == "=":
         return column == bound
     if op == "!=":

@@ -21,6 +21,7 @@ from app.objectql.compiler import SelectBuilder
 from app.objectql.context import Context
 from app.objectql.errors import NotFound, PermissionDenied, QueryError
 from app.objectql.limits import check_filters, check_search
+from app.objectql.plans import FindPlan, bind, filter_shape
 from app.objectql.query import MAX_LIMIT, AggregateQuery, Query, parse_query, parse_sort
 from app.objectql.security import OpenSecurity, SecurityPolicy
 from app.storage.schema import Schema, build_schema
@@ -282,8 +283,66 @@ class ObjectQL:
             fields = fields or [c for c in list_view.columns
                                 if self._path_readable(ctx, obj, c)]
             sort_spec = sort_spec or [tuple(s) for s in list_view.sort]  # type: ignore[misc]
-        b = self._builder(ctx, obj)
         field_names = self._select_fields(ctx, obj, fields)
+        key, values = self._plan_key(ctx, obj, field_names, filters, sort_spec, limit, skip,
+                                     expand, search, with_total)
+        plan = self._plans.get(key) if key is not None else None
+        if plan is not None:
+            check_filters(filters)
+            params = bind(plan, values)
+        else:
+            plan = self._find_plan(ctx, obj, field_names, filters, sort_spec, limit, skip,
+                                   expand, search, with_total, key is not None)
+            params = {}
+            if key is not None:
+                self._remember(key, plan)
+        with self._reading() as conn:
+            rows = conn.execute(plan.statement, params).all()
+            records = [_nest(row._mapping) for row in rows] if plan.nested else \
+                [dict(row._mapping) for row in rows]
+            result = QueryResult(records)
+            if with_total:
+                if skip == 0 and len(records) < limit:
+                    result.total = len(records)
+                else:
+                    count_stmt = plan.count_statement
+                    if count_stmt is None:
+                        counter = self._builder(ctx, obj)
+                        count_stmt = self._count_statement(
+                            counter, self._where(ctx, counter, obj, filters, search))
+                    n = conn.execute(count_stmt, params).scalar_one()
+                    result.total, result.total_capped = \
+                        (COUNT_CAP, True) if n > COUNT_CAP else (int(n), False)
+        return result
+
+    def _plan_key(self, ctx: Context, obj: ObjectDef, field_names: list[str],
+                  filters: list[Any], sort_spec: list[tuple[str, str]], limit: int, skip: int,
+                  expand: dict[str, list[str] | None] | None, search: str | None,
+                  with_total: bool) -> tuple[tuple[Any, ...] | None, list[Any]]:
+        """The cache key of this call's statement and its parameter values; (None, [])
+        when its SQL depends on more than the shape (see plans.py)."""
+        if search and search.strip():
+            return None, []
+        shaped = filter_shape(filters)
+        if shaped is None:
+            return None, []
+        try:
+            expanded = tuple((k, tuple(v) if v else None) for k, v in (expand or {}).items())
+            key = ("find", id(self._registry), obj.name, ctx.role, ctx.is_system, ctx.user_id,
+                   ctx.subordinate_ids, tuple(field_names), expanded, shaped[0],
+                   tuple(tuple(s) for s in sort_spec), limit, skip, with_total)
+            hash(key)
+        except TypeError:  # something unhashable in the input: the ordinary path judges it
+            return None, []
+        return key, shaped[1]
+
+    def _find_plan(self, ctx: Context, obj: ObjectDef, field_names: list[str],
+                   filters: list[Any], sort_spec: list[tuple[str, str]], limit: int,
+                   skip: int, expand: dict[str, list[str] | None] | None,
+                   search: str | None, with_total: bool, reusable: bool) -> FindPlan:
+        b = self._builder(ctx, obj)
+        if reusable:
+            b.slots = []
         expansions = self._expansions(ctx, b, obj, expand or {})
         if expansions or any("." in name for name in field_names):
             columns = [b.resolve(name)[0].label(name) for name in field_names]
@@ -303,22 +362,15 @@ class ObjectQL:
         stmt = stmt.order_by(*order).limit(_inline(limit))
         if skip:
             stmt = stmt.offset(_inline(skip))
-        with self._reading() as conn:
-            rows = conn.execute(stmt).all()
-            records = [_nest(row._mapping) for row in rows] if expansions else \
-                [dict(row._mapping) for row in rows]
-            result = QueryResult(records)
-            if with_total:
-                if skip == 0 and len(records) < limit:
-                    result.total = len(records)
-                else:
-                    # Count with only the joins the filters need: a lookup join never
-                    # changes a count, but costs a probe per counted row.
-                    counter = self._builder(ctx, obj)
-                    count_where = self._where(ctx, counter, obj, filters, search)
-                    result.total, result.total_capped = self._count(conn, counter,
-                                                                    count_where)
-        return result
+        count_stmt = None
+        if reusable and with_total:
+            # Count with only the joins the filters need: a lookup join never changes a
+            # count, but costs a probe per counted row.
+            counter = self._builder(ctx, obj)
+            counter.slots = []
+            count_stmt = self._count_statement(
+                counter, self._where(ctx, counter, obj, filters, search))
+        return FindPlan(stmt, count_stmt, tuple(b.slots or ()), bool(expansions))
 
     def _select_fields(self, ctx: Context, obj: ObjectDef, fields: list[str] | None
                        ) -> list[str]:
@@ -356,15 +408,19 @@ class ObjectQL:
             return None
         return and_(*clauses) if len(clauses) > 1 else clauses[0]
 
-    def _count(self, conn: Connection, b: SelectBuilder, where: ColumnElement[bool] | None,
-               cap: int = COUNT_CAP) -> tuple[int, bool]:
+    def _count_statement(self, b: SelectBuilder, where: ColumnElement[bool] | None,
+                         cap: int = COUNT_CAP) -> Any:
         # select_from always: without filters or joins nothing else names the table, and
         # "SELECT 1 LIMIT n" would count one row.
         inner = select(literal(1).label("one")).select_from(b.from_clause())
         if where is not None:
             inner = inner.where(where)
         inner_sub = inner.limit(_inline(cap + 1)).subquery()
-        n = conn.execute(select(func.count()).select_from(inner_sub)).scalar_one()
+        return select(func.count()).select_from(inner_sub)
+
+    def _count(self, conn: Connection, b: SelectBuilder, where: ColumnElement[bool] | None,
+               cap: int = COUNT_CAP) -> tuple[int, bool]:
+        n = conn.execute(self._count_statement(b, where, cap)).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
 
     def count(self, ctx: Context, object_name: str, *, filters: list[Any] | None = None,
