@@ -86,6 +86,17 @@ class Dashboards:
                                                   self.cache.get_many(keys), strict=True)
                 if value is not None}
 
+    def first_paint(self, ctx: Context, name: str, state: FilterState) -> dict[str, Any]:
+        """What the page's first HTML carries: every cached widget, and the KPIs computed
+        now (their aggregates read rollups: milliseconds), so the headline figures arrive
+        with the page instead of after the websocket; charts and tables follow."""
+        dashboard = self.definition(name)
+        found = self.cached(ctx, name, state)
+        kpis = [w.name for w in dashboard.widgets if w.kind == "kpi" and w.name not in found]
+        if kpis:
+            found.update(self.data(ctx, name, state, kpis))
+        return found
+
     def widget(self, ctx: Context, name: str, widget: str, state: FilterState) -> Any:
         data = self.data(ctx, name, state, [widget])
         if widget not in data:
