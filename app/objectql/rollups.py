@@ -92,7 +92,7 @@ def apply(conn: Connection, spec: RollupSpec, table: Table,
     measures = [COUNT, *[c for m in spec.measures for c in (sum_column(m), count_column(m))]]
     rows = []
     for key, values in found.items():
-        row = dict(zip(spec.key_columns, key, strict=True))
+        row: dict[str, Any] = dict(zip(spec.key_columns, key, strict=True))
         row.update({name: int(v) if name == COUNT or name.startswith("c__") else v
                     for name, v in zip(measures, values, strict=True)})
         rows.append(row)

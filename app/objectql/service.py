@@ -26,9 +26,9 @@ from app import audit
 from app.events import ChangeEvent, EventBus
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry, UnknownObject
+from app.objectql import rollups
 from app.objectql.buckets import day_number, group_column
 from app.objectql.compiler import SelectBuilder
-from app.objectql import rollups
 from app.objectql.context import Context
 from app.objectql.errors import NotFound, PermissionDenied, QueryError
 from app.objectql.limits import check_filters, check_search

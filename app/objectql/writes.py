@@ -18,10 +18,10 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.objectql import rollups
 from app.events import ChangeEvent
 from app.expressions import Expression, ExpressionError
 from app.metadata.models import FieldDef, ObjectDef
+from app.objectql import rollups
 from app.objectql.coerce import FieldError, blank, coerce_value
 from app.objectql.context import Context
 from app.objectql.errors import (

@@ -168,8 +168,8 @@ def rollup_specs(registry: Registry) -> list[RollupSpec]:
 
 
 def build_rollup_table(metadata: MetaData, spec: RollupSpec) -> Table:
-    columns = [Column(name, String(255), primary_key=True, nullable=False)
-               for name in spec.dims]
+    columns: list[Column[Any]] = [Column(name, String(255), primary_key=True, nullable=False)
+                                  for name in spec.dims]
     if spec.month:
         columns.append(Column(spec.month, String(MONTH_TEXT), primary_key=True,
                               nullable=False))

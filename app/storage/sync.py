@@ -38,7 +38,8 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return bool(self.created_tables or self.added_columns or self.created_indexes
-                    or self.rebuilt_indexes or self.dropped_indexes or self.rebuilt_search or self.dropped_tables)
+                    or self.rebuilt_indexes or self.dropped_indexes or self.rebuilt_search
+                    or self.dropped_tables)
 
 
 def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
