@@ -27,12 +27,13 @@ def dashboard_service() -> Dashboards:
 class Prepared:
     state: FilterState
     owners: list[dict[str, str]]
-    cached: dict[str, Any]  # widgets already in the cache: drawn in the first HTML
+    cached: dict[str, Any]  # cached widgets and the KPIs: drawn in the first HTML
     problem: str | None = None
 
 
 def prepare(ctx: Context, name: str, params: dict[str, str]) -> Prepared:
-    """Filter state, owner choices and cached widgets (reads: call it off the event loop)."""
+    """Filter state, owner choices and the first paint's widgets (reads: call it off the
+    event loop)."""
     service = dashboard_service()
     problem = None
     try:
@@ -40,8 +41,8 @@ def prepare(ctx: Context, name: str, params: dict[str, str]) -> Prepared:
     except ObjectQLError as exc:
         problem = f"Filters ignored: {exc.message}"
         state = service.state(ctx, name, {})
-    return Prepared(state, owner_choices(service.ql, ctx), service.cached(ctx, name, state),
-                    problem)
+    return Prepared(state, owner_choices(service.ql, ctx),
+                    service.first_paint(ctx, name, state), problem)
 
 
 def show_dashboard(ctx: Context, name: str, prepared: Prepared, base_url: str) -> None:

@@ -4,8 +4,9 @@ change events of the objects a widget reads.
 Invalidation is by generation: each object has a counter, a change bumps it, and the
 counters of the objects a widget reads are part of its cache key, so stale entries are
 simply never asked for again (and age out). With Redis (`HOTCRM_REDIS_URL`) the counters
-and values live in Redis, so a change in one process invalidates every process at once;
-a pub/sub message also tells the other processes' open dashboards to refresh.
+and values live in Redis, so a change in one process invalidates every process at once.
+Open dashboards in other processes hear of the change through the change-event relay
+(`app/events_redis.py`), like every other listener: the cache has no channel of its own.
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 600
-CHANNEL = "changes"
 PREFIX = "hotcrm:dash:"
 
 
@@ -38,9 +37,6 @@ class WidgetCache(Protocol):
     def set_many(self, items: dict[str, Any]) -> None: ...
 
     def invalidate(self, object_name: str) -> None: ...
-
-    def listen(self, callback: Callable[[str], None]) -> None:
-        """Call `callback(object)` for changes made by *other* processes."""
 
     def close(self) -> None: ...
 
@@ -85,15 +81,12 @@ class LocalCache:
         with self._lock:
             self._generations[object_name] = self._generations.get(object_name, 0) + 1
 
-    def listen(self, callback: Callable[[str], None]) -> None:
-        return None  # no other processes share this cache
-
     def close(self) -> None:
         return None
 
 
 class RedisCache:
-    """Values and generations in Redis; changes announced on a pub/sub channel."""
+    """Values and generations in Redis, shared by every process of one deployment."""
 
     backend = "redis"
 
@@ -102,10 +95,6 @@ class RedisCache:
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2)
         self._ns = namespace
-        self._channel = namespace + CHANNEL
-        self._origin = f"{os.getpid()}:{id(self)}"
-        self._thread: threading.Thread | None = None
-        self._pubsub: Any = None
 
     # Redis is optional at run time too: while it cannot be reached, dashboards are computed
     # fresh (generation -1 never matches a stored key) and nothing is stored.
@@ -137,43 +126,10 @@ class RedisCache:
             pipe.execute()
 
     def invalidate(self, object_name: str) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hincrby(self._ns + "gen", object_name, 1)
-        pipe.publish(self._channel, json.dumps({"object": object_name, "origin": self._origin}))
         try:
-            pipe.execute()
+            self._redis.hincrby(self._ns + "gen", object_name, 1)
         except RedisError as exc:  # the relay's resync bumps every counter once it is back
             log.warning("dashboard cache not invalidated for %s (%s)", object_name, exc)
 
-    def listen(self, callback: Callable[[str], None]) -> None:
-        if self._thread is not None:
-            return
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(self._channel)
-
-        def loop() -> None:
-            while self._pubsub is not None:
-                try:
-                    message = self._pubsub.get_message(timeout=1.0)
-                except Exception:  # connection lost: stop quietly, the cache still works
-                    log.warning("dashboard change channel closed", exc_info=True)
-                    return
-                if not message:
-                    continue
-                try:
-                    data = json.loads(message["data"])
-                except (ValueError, TypeError):
-                    continue
-                if data.get("origin") != self._origin and isinstance(data.get("object"), str):
-                    callback(data["object"])
-
-        self._thread = threading.Thread(target=loop, name="dashboard-changes", daemon=True)
-        self._thread.start()
-
     def close(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-        if pubsub is not None:
-            pubsub.close()
         self._redis.close()

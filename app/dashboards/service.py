@@ -16,6 +16,7 @@ from app.dashboards.compute import QueryMemo, compute_widget
 from app.dashboards.filters import FilterState, parse_state
 from app.dashboards.models import DashboardDef, WidgetDef
 from app.events import ChangeEvent
+from app.events_redis import namespace_for
 from app.objectql.context import Context
 from app.objectql.errors import NotFound
 from app.objectql.service import ObjectQL
@@ -32,8 +33,8 @@ class Dashboards:
         self._listeners: list[ChangeListener] = []
         self._lock = threading.Lock()
         self._digests: dict[int, str] = {}
+        # Changes from this process and, through the Redis relay, from every other one.
         self._unsubscribe = ql.events.subscribe(self._on_change)
-        self.cache.listen(self._notify)
 
     # -- definitions ---------------------------------------------------------------------
     def definition(self, name: str) -> DashboardDef:
@@ -85,6 +86,17 @@ class Dashboards:
                                                   self.cache.get_many(keys), strict=True)
                 if value is not None}
 
+    def first_paint(self, ctx: Context, name: str, state: FilterState) -> dict[str, Any]:
+        """What the page's first HTML carries: every cached widget, and the KPIs computed
+        now (their aggregates read rollups: milliseconds), so the headline figures arrive
+        with the page instead of after the websocket; charts and tables follow."""
+        dashboard = self.definition(name)
+        found = self.cached(ctx, name, state)
+        kpis = [w.name for w in dashboard.widgets if w.kind == "kpi" and w.name not in found]
+        if kpis:
+            found.update(self.data(ctx, name, state, kpis))
+        return found
+
     def widget(self, ctx: Context, name: str, widget: str, state: FilterState) -> Any:
         data = self.data(ctx, name, state, [widget])
         if widget not in data:
@@ -130,10 +142,10 @@ class Dashboards:
                 self.cache.invalidate(name)
                 self._notify(name)
             return
-        # A change relayed from another process was already counted in the shared
-        # (Redis) generations by that process; counting it again would only churn.
-        if not event.remote or self.cache.backend != "redis":
-            self.cache.invalidate(event.object)
+        # A remote change is counted here too, even with the shared (Redis) generations:
+        # the process that made it may never have opened a dashboard, and an extra bump
+        # only makes keys new, never stale.
+        self.cache.invalidate(event.object)
         self._notify(event.object)
 
     def _notify(self, object_name: str) -> None:
@@ -155,11 +167,16 @@ _instances_lock = threading.Lock()
 
 
 def dashboards_for(ql: ObjectQL, redis_url: str | None = None) -> Dashboards:
-    """The one Dashboards of this ObjectQL service (created on first use)."""
+    """The one Dashboards of this ObjectQL service (created on first use). With Redis the
+    cache lives under the database's namespace, like the change relay's channel, so two
+    deployments sharing a Redis never share figures."""
     with _instances_lock:
         found = _instances.get(id(ql))
         if found is None or found.ql is not ql:
-            cache: WidgetCache = RedisCache(redis_url) if redis_url else LocalCache()
+            cache: WidgetCache = LocalCache()
+            if redis_url:
+                namespace = namespace_for(ql.engine.url.render_as_string(hide_password=False))
+                cache = RedisCache(redis_url, f"{namespace}:dash:")
             found = Dashboards(ql, cache)
             _instances[id(ql)] = found
         return found

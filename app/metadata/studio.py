@@ -318,7 +318,7 @@ class MetadataStudio:
         # another process), the version row next, the registry swap last.
         schema = build_schema(registry, self._engine.dialect.name)
         data_safety.convert_columns(self._engine, ql.registry, registry, number)
-        sync_schema(self._engine, schema)
+        report = sync_schema(self._engine, schema)
         try:
             stored = versions.append(self._engine, number=number, base_version=base_version,
                                      author=ctx.user_id, author_name=ctx.name,
@@ -327,7 +327,7 @@ class MetadataStudio:
         except versions.NumberTaken:
             self.refresh()
             raise self._conflict(base_version) from None
-        ql.apply_registry(registry, schema=schema, sync=False)
+        ql.apply_registry(registry, schema=schema, sync=False, report=report)
         self._number, self._overlay = number, overlay
         from app.core import record_metadata_version
 

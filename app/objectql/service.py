@@ -10,12 +10,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    func,
+    inspect,
+    literal,
+    select,
+)
 
 from app import audit, fieldtypes
 from app.events import ChangeEvent, EventBus
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry, UnknownObject
+from app.objectql import rollups
 from app.objectql.buckets import day_number, group_column
 from app.objectql.compiler import SelectBuilder
 from app.objectql.context import Context
@@ -24,6 +35,8 @@ from app.objectql.limits import check_filters, check_search
 from app.objectql.plans import FindPlan, bind, filter_shape
 from app.objectql.query import MAX_LIMIT, AggregateQuery, Query, parse_query, parse_sort
 from app.objectql.security import OpenSecurity, SecurityPolicy
+from app.storage.rollups import PREFIX as ROLLUP_PREFIX
+from app.storage.rollups import rebuild
 from app.storage.schema import Schema, build_schema
 from app.storage.sync import SyncReport, sync_schema
 
@@ -93,18 +106,39 @@ class ObjectQL:
         return self._schema
 
     def sync_schema(self) -> SyncReport:
-        return sync_schema(self.engine, self._schema)
+        report = sync_schema(self.engine, self._schema)
+        self._sync_rollups(self._schema, self._registry, report)
+        return report
 
     def apply_registry(self, registry: Registry, *, schema: Schema | None = None,
-                       sync: bool = True) -> SyncReport:
+                       sync: bool = True, report: SyncReport | None = None) -> SyncReport:
         """Switch to new metadata: sync the database first, then swap atomically. The
-        metadata studio passes the schema it already synced (`sync=False`)."""
+        metadata studio passes the schema it already synced (`sync=False`) and that sync's
+        report, so rollup tables it created are filled here all the same."""
         schema = schema or build_schema(registry, self.engine.dialect.name)
-        report = sync_schema(self.engine, schema) if sync else SyncReport()
+        if sync:
+            report = sync_schema(self.engine, schema)
+        report = report or SyncReport()
+        self._sync_rollups(schema, registry, report)
         with self._lock:
             self._registry, self._schema = registry, schema
             self._plans = {}
         return report
+
+    def _sync_rollups(self, schema: Schema, registry: Registry, report: SyncReport) -> None:
+        """Fill rollup tables created just now from their records; drop the ones no
+        dashboard asks for any more (they would only slow every save down)."""
+        created = set(report.created_tables)
+        wanted = {table.name for pairs in schema.rollups.values() for _, table in pairs}
+        with self.engine.begin() as conn:
+            for name, pairs in schema.rollups.items():
+                for spec, table in pairs:
+                    if table.name in created:
+                        rebuild(conn, spec, table, schema.table(name), registry[name])
+            for stale in sorted(set(inspect(conn).get_table_names()) - wanted):
+                if stale.startswith(ROLLUP_PREFIX):
+                    conn.exec_driver_sql(f'DROP TABLE "{stale}"')
+                    report.dropped_tables.append(stale)
 
     def object(self, name: str) -> ObjectDef:
         try:
@@ -466,8 +500,17 @@ class ObjectQL:
                   search: str | None = None) -> list[dict[str, Any]]:
         obj = self.object(object_name)
         self.security.check_object(ctx, obj, "read")
-        b = self._builder(ctx, obj)
         group_by = list(dict.fromkeys(group_by or []))  # a repeated name is one group
+        if not search:
+            check_filters(filters)  # bounds first, as for every query
+            # Sums and counts the dashboards ask for come from their rollup, kept exact by
+            # the write path; anything a rollup cannot express reads the records below.
+            found = rollups.answer(self, ctx, obj, group_by,
+                                   aggregate or {"count": ("count", "id")},
+                                   list(filters or []), sort, limit)
+            if found is not None:
+                return found
+        b = self._builder(ctx, obj)
         grouped = [group_column(b, name) for name in group_by]
         group_cols = [column.label(name) for column, name in zip(grouped, group_by, strict=True)]
         agg_cols = []

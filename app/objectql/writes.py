@@ -21,6 +21,7 @@ from app import audit
 from app.events import ChangeEvent
 from app.expressions import Expression, ExpressionError
 from app.metadata.models import FieldDef, ObjectDef
+from app.objectql import rollups
 from app.objectql.coerce import FieldError, blank, coerce_value
 from app.objectql.context import Context
 from app.objectql.errors import (
@@ -148,6 +149,7 @@ class WritePipeline:
             conn, self._statement("insert", obj, tuple(values)), _bound(values),
             object_name=obj.name, record_id=record["id"], action="insert",
             user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record), via=ctx.via)
+        self._roll_up(conn, obj, [(None, record)])
         self._run_triggers(conn, ctx, obj, "after_insert", None, record, supplied)
         self.ql._emit(ChangeEvent(obj.name, record["id"], "insert", ctx.user_id,
                                   tuple(k for k, v in record.items() if v is not None), record))
@@ -190,10 +192,17 @@ class WritePipeline:
         if written != 1:
             raise Conflict(f"{obj.label} was changed by someone else while saving; reload",
                            current_version=None)
+        self._roll_up(conn, obj, [(old, new)])
         self._run_triggers(conn, ctx, obj, "after_update", old, new, supplied)
         self.ql._emit(ChangeEvent(obj.name, record_id, "update", ctx.user_id, tuple(changed),
                                   new))
         return new
+
+    def _roll_up(self, conn: Connection, obj: ObjectDef,
+                 changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]]) -> None:
+        """The object's rollups follow the rows, in this transaction (app/objectql/rollups.py)."""
+        for spec, table in self.ql.schema.rollups.get(obj.name, ()):
+            rollups.apply(conn, spec, table, changes)
 
     def _statement(self, kind: str, obj: ObjectDef, columns: tuple[str, ...]) -> Any:
         """INSERT (or versioned UPDATE) of `columns`, built once per column set: the same
@@ -222,6 +231,7 @@ class WritePipeline:
         self._handle_children(conn, ctx, obj, old)
         table = self.ql.schema.table(obj.name)
         conn.execute(delete(table).where(table.c.id == record_id))
+        self._roll_up(conn, obj, [(old, None)])
         self._run_triggers(conn, ctx, obj, "after_delete", old, None, frozenset())
         audit.record(conn, object_name=obj.name, record_id=record_id, action="delete",
                      user_id=ctx.user_id, at=self.ql.clock(),
@@ -541,6 +551,7 @@ class WritePipeline:
             for start in range(0, len(prepared), BULK_CHUNK):
                 # Records hold exactly the object's fields (see _BulkPlan.prepare).
                 conn.execute(insert(table), prepared[start:start + BULK_CHUNK])
+            self._roll_up(conn, obj, [(None, record) for record in prepared])
             audit.record(conn, object_name=obj.name, record_id="*", action="bulk_insert",
                          user_id=ctx.user_id, at=plan.now, changes={"count": len(prepared)})
             # One event for the whole load: caches of this object (dashboards, identity)

@@ -24,6 +24,7 @@ from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.storage import system_tables  # noqa: F401  (registers the SQLModel tables)
 from app.storage.indexes import IndexSpec, index_specs
+from app.storage.rollups import RollupSpec, build_rollup_table, rollup_specs
 from app.storage.search import search_columns, trigram_index_name
 
 
@@ -96,6 +97,8 @@ class Schema:
     aliases: dict[tuple[str, str], Any] = field(default_factory=dict)
     # The searchable text fields of each object (its FTS5 table's columns on SQLite).
     search: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The rollup tables the dashboards ask for, per object (see app/storage/rollups.py).
+    rollups: dict[str, list[tuple[RollupSpec, Table]]] = field(default_factory=dict)
 
     def table(self, name: str) -> Table:
         return self.tables[name]
@@ -118,6 +121,9 @@ def build_schema(registry: Registry, dialect: str = "sqlite") -> Schema:
     for table in SQLModel.metadata.tables.values():
         table.to_metadata(metadata)
     tables = {name: build_table(metadata, obj, dialect) for name, obj in registry.items()}
+    rollups: dict[str, list[tuple[RollupSpec, Table]]] = {}
+    for spec in rollup_specs(registry):
+        rollups.setdefault(spec.object, []).append((spec, build_rollup_table(metadata, spec)))
     return Schema(metadata, tables, {name: index_specs(obj) for name, obj in registry.items()},
                   dialect, search={name: cols for name, obj in registry.items()
-                                   if (cols := search_columns(obj))})
+                                   if (cols := search_columns(obj))}, rollups=rollups)

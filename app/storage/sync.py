@@ -33,11 +33,13 @@ class SyncReport:
     dropped_indexes: list[str] = field(default_factory=list)
     orphan_columns: list[str] = field(default_factory=list)
     rebuilt_search: list[str] = field(default_factory=list)  # SQLite FTS5 tables (re)built
+    dropped_tables: list[str] = field(default_factory=list)  # rollups no dashboard uses
 
     @property
     def changed(self) -> bool:
         return bool(self.created_tables or self.added_columns or self.created_indexes
-                    or self.rebuilt_indexes or self.dropped_indexes or self.rebuilt_search)
+                    or self.rebuilt_indexes or self.dropped_indexes or self.rebuilt_search
+                    or self.dropped_tables)
 
 
 def sync_schema(engine: Engine, schema: Schema) -> SyncReport:

@@ -272,41 +272,48 @@ def test_cache_is_invalidated_by_change_events(ql: Any, sales: SalesData):
     service.close()
 
 
-def test_redis_cache_is_shared_and_invalidated_across_processes(sqlite_services: Any,
+def test_redis_cache_is_shared_and_invalidated_across_processes(tmp_path: Any,
                                                                 redis_url: str):
-    """`here` is this process; a second RedisCache on the same Redis stands for another
-    process: it sees the values, the bumped generation and the pub/sub wake-up."""
+    """Two HotCRM processes on one database and one Redis. Process B's dashboard is cached
+    in Redis; a deal won in process A (which never opened a dashboard) reaches B through
+    the change-event relay alone (the cache has no channel of its own), wakes B's open
+    dashboard and B's next figure is fresh, not the cached one."""
     import threading
-    import uuid
 
-    from app.dashboards.cache import RedisCache
+    from app.config import Settings
+    from app.core import build_services
+    from app.dashboards.service import dashboards_for
+    from app.events_redis import wait_connected
+    from tests.conftest import METADATA
 
-    ql = sqlite_services.ql
-    sales = make_sales_data(ql)
-    namespace = f"hotcrm:test:{uuid.uuid4().hex}:"
-    here = Dashboards(ql, RedisCache(redis_url, namespace))
-    elsewhere = RedisCache(redis_url, namespace)
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    a, b = (build_services(Settings(database_url=url, metadata_dir=METADATA,
+                                    redis_url=redis_url)) for _ in range(2))
+    assert a.relay and b.relay and wait_connected(a.relay) and wait_connected(b.relay)
+    sales = make_sales_data(a.ql)
+    b.ql.clock = a.ql.clock  # the same "today" in both processes
+    board = dashboards_for(b.ql, redis_url)
+    assert board.cache.backend == "redis"
     manager = sales.team.manager
-    state = here.state(manager, "sales", {})
-    dashboard = here.definition("sales")
-    first = here.data(manager, "sales", state, ["deals_won"])
-    keys = here._keys(manager, dashboard, [dashboard.widget("deals_won")], state)
-    assert elsewhere.get_many(keys) == [first["deals_won"]]  # one cache for all processes
+    state = board.state(manager, "sales", {})
+    dashboard = board.definition("sales")
+    first = board.data(manager, "sales", state, ["deals_won"])
+    keys = board._keys(manager, dashboard, [dashboard.widget("deals_won")], state)
+    assert board.cache.get_many(keys) == [first["deals_won"]]  # stored in Redis
     woken = threading.Event()
-    elsewhere.listen(lambda obj: woken.set() if obj == "opportunity" else None)
-    generation = elsewhere.generations(["opportunity"])["opportunity"]
-    deal = ql.find(sales.team.rep_a, "opportunity", fields=["id"],
-                   filters=[["stage", "=", "proposal"], ["amount", "!=", None]],
-                   limit=1).records[0]
-    ql.update(sales.team.rep_a, "opportunity", deal["id"], {"stage": "closed_won",
-                                                           "close_date": "2025-05-14"})
-    assert woken.wait(2), "the other process was not told about the change"
-    assert elsewhere.generations(["opportunity"])["opportunity"] == generation + 1
-    assert elsewhere.get_many(here._keys(manager, dashboard, [dashboard.widget("deals_won")],
-                                         state)) == [None]  # the old entry is never asked for
-    fresh = here.data(manager, "sales", state, ["deals_won"])
+    board.subscribe(lambda obj: woken.set() if obj == "opportunity" else None)
+    deal = a.ql.find(sales.team.rep_a, "opportunity", fields=["id"],
+                     filters=[["stage", "=", "proposal"], ["amount", "!=", None]],
+                     limit=1).records[0]
+    a.ql.update(sales.team.rep_a, "opportunity", deal["id"], {"stage": "closed_won",
+                                                             "close_date": "2025-05-14"})
+    assert woken.wait(2), "process B's open dashboard was not told about A's change"
+    assert board._keys(manager, dashboard, [dashboard.widget("deals_won")], state) != keys
+    fresh = board.data(manager, "sales", state, ["deals_won"])
     assert fresh["deals_won"]["value"] == first["deals_won"]["value"] + 1
-    for key in elsewhere._redis.scan_iter(match=namespace + "*"):  # leave the server clean
-        elsewhere._redis.delete(key)
-    elsewhere.close()
-    here.close()
+    redis_client = board.cache._redis  # type: ignore[attr-defined]
+    for key in redis_client.scan_iter(match=board.cache._ns + "*"):  # type: ignore[attr-defined]
+        redis_client.delete(key)  # leave the server clean
+    board.close()
+    a.close()
+    b.close()
