@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,6 +23,7 @@ from app.objectql.errors import NotFound, PermissionDenied, QueryError
 from app.objectql.limits import check_filters, check_search
 from app.objectql.query import MAX_LIMIT, AggregateQuery, Query, parse_query, parse_sort
 from app.objectql.security import OpenSecurity, SecurityPolicy
+from app.storage.replica import ReadRouting
 from app.storage.schema import Schema, build_schema
 from app.storage.sync import SyncReport, sync_schema
 
@@ -70,6 +71,10 @@ class ObjectQL:
         if attach is not None:
             attach(self)
         self.events = events or EventBus()
+        # Bulk reads may go to a read replica (app/storage/replica.py); a user's own
+        # changes pin their reads to the primary for a few seconds.
+        self.routing = ReadRouting(engine)
+        self.events.subscribe(lambda change: self.routing.wrote(change.user_id))
         self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self._lock = threading.Lock()
         self._registry = registry
@@ -173,8 +178,12 @@ class ObjectQL:
         if tx is not None and tx.service is self:
             yield tx.conn
             return
-        with self._read_engine.connect() as conn:
+        with self.routing.connect(self._read_engine) as conn:
             yield conn
+
+    def replica_reads(self, ctx: Context) -> AbstractContextManager[None]:
+        """Reads in this block (lists, search, dashboards, exports) may use the replica."""
+        return self.routing.replica_reads(ctx.user_id)
 
     def _emit(self, change: ChangeEvent) -> None:
         tx = _current_tx.get()
