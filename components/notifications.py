@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 from app import runtime
 from app.events import ChangeEvent
@@ -37,7 +37,10 @@ class NotificationBell:
             self.badge = ui.badge("", color="red").props(
                 'floating rounded data-testid="notifications-unread"')
             self.menu = ui.menu().classes("w-80")
-        self.show(*load_notifications(self.ql, ctx))
+        self.badge.set_visibility(False)
+        # Read in a worker thread like every later refresh: the bell is on every page, so
+        # building a page costs the event loop no database round trip for it.
+        background_tasks.create(self.refresh(), name="notifications")
         self.live = LiveUpdates(self._concerns, self.refresh)
 
     def _concerns(self, event: ChangeEvent) -> bool:  # any thread
@@ -47,7 +50,9 @@ class NotificationBell:
         return owner is None or owner == self.ctx.user_id  # bulk events carry no record
 
     async def refresh(self) -> None:
-        self.show(*await run.io_bound(load_notifications, self.ql, self.ctx))
+        loaded = await run.io_bound(load_notifications, self.ql, self.ctx)
+        if not self.menu.is_deleted:
+            self.show(*loaded)
 
     def show(self, unread: int, latest: list[dict[str, Any]]) -> None:
         self.badge.set_text(str(unread))

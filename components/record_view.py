@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from nicegui import ui
+from nicegui import background_tasks, run, ui
 
 from app.metadata.models import ObjectDef
 from app.objectql.context import Context
@@ -19,7 +19,7 @@ from components.record_editor import RecordEditor, flatten, install_leave_guard,
 from components.record_form import FormState, SectionSpec, form_sections, holds
 from components.record_history import record_history
 from components.record_live import follow
-from components.related_list import allowed, related_list
+from components.related_list import allowed, load_related, show_related
 from components.timeline import SOURCES, activity_timeline, link_field
 
 CARD = ("w-full shadow-none border border-slate-200 dark:border-slate-800 "
@@ -122,8 +122,21 @@ class RecordView:
 
     def _read_details(self) -> None:
         read_sections(self.ql, self.sections, self.record)
-        for spec in self._related_lists():
-            related_list(self.ql, self.ctx, spec, self.record_id)
+        specs = self._related_lists()
+        if specs:  # read in a worker thread, drawn when they arrive: the loop stays free
+            box = ui.column().classes("w-full gap-4").props('data-testid="related-lists"')
+            background_tasks.create(self._fill_related(box, specs), name="related-lists")
+
+    async def _fill_related(self, box: ui.element, specs: list[Any]) -> None:
+        ql, ctx, record_id = self.ql, self.ctx, self.record_id
+        loaded = await run.io_bound(
+            lambda: [load_related(ql, ctx, spec, record_id) for spec in specs])
+        if box.is_deleted:
+            return
+        with box:
+            for rows in loaded:
+                if rows is not None:
+                    show_related(ql, rows, record_id)
 
     def changed_elsewhere(self, fresh: dict[str, Any] | None, who: str) -> None:
         """`fresh` (None: deleted or hidden) was saved by `who` elsewhere (record_live)."""
@@ -330,10 +343,10 @@ class RecordView:
         briefing_card(self.ql, self.ctx, self.record_id)
 
 
-def open_record(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str, *,
-                edit: bool = False) -> None:
+async def open_record(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str, *,
+                      edit: bool = False) -> None:
     try:
-        record = load_record(ql, ctx, obj, record_id)
+        record = await run.io_bound(load_record, ql, ctx, obj, record_id)
     except (NotFound, PermissionDenied):
         not_found(obj)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import run, ui
 
 from components.shell import frame, readable_objects
 from pages.common import services, signed_in, to_login
@@ -19,22 +19,27 @@ def home_dashboard(role: str) -> str:
 
 
 @ui.page("/")
-def home(request: Request) -> RedirectResponse | None:
+async def home(request: Request) -> RedirectResponse | None:
     ctx = signed_in(request)
     if ctx is None:
         return to_login(request)
     ql = services().ql
+    objects = readable_objects(ctx)
+    # Counting every object is real database work (capped scans): a worker thread does
+    # it, so other users' pages and /health are not held up meanwhile.
+    counts = await run.io_bound(lambda: [ql.count(ctx, obj.name) for obj in objects])
+    name = home_dashboard(ctx.role)
+    prepared = await run.io_bound(prepare, ctx, name, dict(request.query_params)) \
+        if name in ql.registry.dashboards else None
     with frame(ctx, "Home", active="home"):
         ui.label(f"Welcome back, {ctx.name.split(' ')[0] or 'there'}").classes(
             "text-2xl font-semibold text-slate-800 dark:text-slate-100")
-        name = home_dashboard(ctx.role)
-        if name in ql.registry.dashboards:
-            show_dashboard(ctx, name, prepare(ctx, name, dict(request.query_params)), "/")
+        if prepared is not None:
+            show_dashboard(ctx, name, prepared, "/")
             ui.label("Your records").classes("text-lg font-semibold text-slate-700 "
                                              "dark:text-slate-200 pt-2")
         with ui.grid(columns="repeat(auto-fill, minmax(220px, 1fr))").classes("w-full gap-4"):
-            for obj in readable_objects(ctx):
-                count, capped = ql.count(ctx, obj.name)
+            for obj, (count, capped) in zip(objects, counts, strict=True):
                 with ui.link(target=f"/o/{obj.name}").classes("no-underline"), ui.card().classes(
                         "shadow-none border border-slate-200 dark:border-slate-800 "
                         "hover:border-indigo-300 w-full").props(f'data-object="{obj.name}"'):

@@ -17,8 +17,8 @@ from pages.common import ObjectPage, object_page
 
 
 @ui.page("/o/{object_name}/{record_id}")
-def record_page(request: Request, object_name: str, record_id: str
-                ) -> RedirectResponse | None:
+async def record_page(request: Request, object_name: str, record_id: str
+                      ) -> RedirectResponse | None:
     page = object_page(request, object_name, lambda: not_found(None))
     if not isinstance(page, ObjectPage):
         return page
@@ -28,5 +28,6 @@ def record_page(request: Request, object_name: str, record_id: str
         if creating:
             create_form(ql, ctx, obj, dict(request.query_params))
         else:
-            open_record(ql, ctx, obj, record_id, edit=request.query_params.get("edit") == "1")
+            await open_record(ql, ctx, obj, record_id,
+                              edit=request.query_params.get("edit") == "1")
     return None
