@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
 from components.shell import frame, readable_objects
-from pages.common import services, signed_in, to_login
+from pages.common import PAGE_BUILD_SECONDS, services, signed_in, to_login
 from pages.dashboard import prepare, show_dashboard
 
 REP_DASHBOARD, MANAGER_DASHBOARD = "my_day", "sales"
@@ -18,7 +18,7 @@ def home_dashboard(role: str) -> str:
     return REP_DASHBOARD if role == "sales_rep" else MANAGER_DASHBOARD
 
 
-@ui.page("/")
+@ui.page("/", response_timeout=PAGE_BUILD_SECONDS)  # see pages/record.py
 async def home(request: Request) -> RedirectResponse | None:
     ctx = signed_in(request)
     if ctx is None:
