@@ -41,6 +41,11 @@ class Settings:
         )
     )
     redis_url: str | None = field(default_factory=lambda: os.environ.get("HOTCRM_REDIS_URL"))
+    # A read-only copy (PostgreSQL standby) for lists, search, dashboards and exports;
+    # a user reads from the primary for replica_sticky_seconds after their own change.
+    replica_url: str = field(default_factory=lambda: _env("HOTCRM_DATABASE_REPLICA_URL"))
+    replica_sticky_seconds: float = field(default_factory=lambda: float(
+        _env("HOTCRM_REPLICA_STICKY_SECONDS") or 10))
     host: str = field(default_factory=lambda: os.environ.get("HOTCRM_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(os.environ.get("HOTCRM_PORT", "8080")))
     metadata_dir: Path = field(

@@ -22,6 +22,7 @@ from app.objectql.security import SecurityPolicy
 from app.objectql.service import ObjectQL
 from app.security import PermissionPolicy
 from app.storage.db import make_engine, optimize
+from app.storage.replica import replica_engine
 from app.storage.system_tables import MetadataVersion
 from app.triggers import load_all as load_triggers
 
@@ -59,6 +60,8 @@ class Services:
         if self.relay is not None:
             self.relay.close()
         self.engine.dispose()
+        if self.ql.routing.replica is not None:
+            self.ql.routing.replica.dispose()
 
     def reload_metadata(self) -> Registry:
         """Load metadata again; on any problem raise MetadataError and keep the live one."""
@@ -93,6 +96,9 @@ def build_services(settings: Settings | None = None, *, database_url: str | None
     load_triggers()
     engine = make_engine(url, synchronous_commit=settings.synchronous_commit)
     ql = ObjectQL(engine, registry, security=security or PermissionPolicy())
+    if settings.replica_url:
+        ql.routing.replica = replica_engine(settings.replica_url)
+        ql.routing.sticky_seconds = settings.replica_sticky_seconds
     report = ql.sync_schema()
     if report.created_tables:
         log.info("created tables: %s", ", ".join(report.created_tables))

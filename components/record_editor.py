@@ -234,13 +234,13 @@ class RecordEditor:
         self.summary_box.set_visibility(True)
         announce(" ".join(["Not saved.", title, *messages]))
 
-    def _show_conflict(self) -> None:
+    def _show_conflict(self, by: str = "someone else") -> None:
         self.summary_box.set_visibility(False)
         self.conflict_box.clear()
         with self.conflict_box:
             ui.icon("sync_problem", size="1.4rem").classes("text-amber-600")
             with ui.column().classes("gap-0 grow"):
-                ui.label(f"This {self.obj.label.lower()} was changed by someone else while "
+                ui.label(f"This {self.obj.label.lower()} was changed by {by} while "
                          "you were editing.").classes("font-medium text-amber-900 "
                                                       "dark:text-amber-100")
                 ui.label("Reload to see their changes; your unsaved values stay in the "
@@ -248,6 +248,12 @@ class RecordEditor:
             ui.button("Reload", icon="refresh", on_click=self.reload).props(
                 'unelevated no-caps color=amber-8 data-testid="conflict-reload"')
         self.conflict_box.set_visibility(True)
+
+    def changed_elsewhere(self, by: str) -> None:
+        """A save made elsewhere while this form is open: say so, touch nothing typed."""
+        self._show_conflict(by)
+        announce(f"This {self.obj.label.lower()} was changed by {by}. Reload to see their "
+                 "changes; your unsaved values stay in the form.")
 
     def reload(self) -> None:
         names = [*self.state.specs, "version", "owner"]

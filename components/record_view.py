@@ -3,9 +3,10 @@ mode, or the form in edit mode), related lists, the activity timeline and the hi
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
-from nicegui import ui
+from nicegui import background_tasks, run, ui
 
 from app import fieldtypes
 from app.metadata.models import ObjectDef
@@ -18,7 +19,8 @@ from components.live import notify
 from components.record_editor import RecordEditor, flatten, install_leave_guard, lookup_labels
 from components.record_form import FormState, SectionSpec, form_sections, holds
 from components.record_history import record_history
-from components.related_list import related_list
+from components.record_live import follow
+from components.related_list import load_related, show_related
 from components.timeline import SOURCES, activity_timeline, link_field
 
 CARD = ("w-full shadow-none border border-slate-200 dark:border-slate-800 "
@@ -100,6 +102,7 @@ class RecordView:
             self._briefing_slot()
         self._tabs()
         self.show(edit=edit and can_edit_row(self.ql, self.ctx, self.obj, self.record_id))
+        self.follower = follow(self)
 
     def show(self, *, edit: bool) -> None:
         self.tabs.set_value("details")
@@ -116,9 +119,53 @@ class RecordView:
                 self.editor.render()
             else:
                 self.editor = None
-                read_sections(self.ql, self.sections, self.record)
-                for spec in self._related_lists():
-                    related_list(self.ql, self.ctx, spec, self.record_id)
+                self._read_details()
+
+    def _read_details(self) -> None:
+        read_sections(self.ql, self.sections, self.record)
+        specs = self._related_lists()
+        if specs:  # read in a worker thread, drawn when they arrive: the loop stays free
+            box = ui.column().classes("w-full gap-4").props('data-testid="related-lists"')
+            background_tasks.create(self._fill_related(box, specs), name="related-lists")
+
+    async def _fill_related(self, box: ui.element, specs: list[Any]) -> None:
+        ql, ctx, record_id = self.ql, self.ctx, self.record_id
+        loaded = await run.io_bound(
+            lambda: [load_related(ql, ctx, spec, record_id) for spec in specs])
+        if box.is_deleted:
+            return
+        with box:
+            for rows in loaded:
+                if rows is not None:
+                    show_related(ql, rows, record_id)
+
+    def changed_elsewhere(self, fresh: dict[str, Any] | None, who: str) -> None:
+        """`fresh` (None: deleted or hidden) was saved by `who` elsewhere (record_live)."""
+        label = self.obj.label.lower()
+        if self.editor is not None:
+            self.editor.changed_elsewhere(who)
+            return
+        if fresh is None:
+            self.header_box.clear()
+            self.details_box.clear()
+            with self.details_box:
+                not_found(self.obj)
+                notify(f"This {label} was deleted by {who}.", type="warning")
+            return
+        self.record = fresh
+        self._render_header(False)
+        self.details_box.clear()
+        with self.details_box:
+            self._read_details()
+        open_tab = self.tabs.value
+        self.loaded.clear()
+        for panel in (self.timeline_panel, self.history_panel):
+            if panel is not None:
+                panel.clear()
+        if open_tab in ("timeline", "history"):
+            self._tab_changed(SimpleNamespace(value=open_tab))
+        with self.details_box:
+            notify(f"Updated by {who}.", type="info", timeout=2500)
 
     def _related_lists(self) -> list[Any]:
         layout = self.obj.page_layouts.get("default")
@@ -297,10 +344,10 @@ class RecordView:
         briefing_card(self.ql, self.ctx, self.record_id)
 
 
-def open_record(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str, *,
-                edit: bool = False) -> None:
+async def open_record(ql: ObjectQL, ctx: Context, obj: ObjectDef, record_id: str, *,
+                      edit: bool = False) -> None:
     try:
-        record = load_record(ql, ctx, obj, record_id)
+        record = await run.io_bound(load_record, ql, ctx, obj, record_id)
     except (NotFound, PermissionDenied):
         not_found(obj)
         return

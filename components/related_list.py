@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -12,7 +13,7 @@ from app import fieldtypes
 from app.metadata.models import FieldDef, ObjectDef, RelatedList
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
-from app.objectql.service import ObjectQL
+from app.objectql.service import ObjectQL, QueryResult
 from components.field_format import format_value, select_chip
 from components.field_widgets import lookup_expand, name_fields, record_name
 
@@ -21,11 +22,23 @@ CARD = ("w-full shadow-none border border-slate-200 dark:border-slate-800 "
         "bg-[#fff] dark:bg-slate-900 p-0 gap-0 overflow-hidden")
 
 
-def related_list(ql: ObjectQL, ctx: Context, spec: RelatedList, parent_id: str) -> None:
-    """Nothing at all when the user may not read the child object."""
+@dataclass
+class RelatedRows:
+    """What one related list shows, read by `load_related` (a worker thread may run it)."""
+
+    spec: RelatedList
+    child: ObjectDef
+    columns: list[tuple[str, FieldDef]]
+    result: QueryResult
+    can_create: bool
+
+
+def load_related(ql: ObjectQL, ctx: Context, spec: RelatedList,
+                 parent_id: str) -> RelatedRows | None:
+    """None when the user may not read the child object (the list is not shown at all)."""
     child = ql.registry.get(spec.object)
     if child is None or child.field(spec.field) is None or not ql.allowed(ctx, "read", child):
-        return
+        return None
     columns = _columns(ql, ctx, child, spec)
     plain = [c for c, _ in columns if "." not in c]
     dotted = [c for c, _ in columns if "." in c]
@@ -36,7 +49,19 @@ def related_list(ql: ObjectQL, ctx: Context, spec: RelatedList, parent_id: str) 
                             expand=lookup_expand(ql, child, plain), sort=order,
                             limit=ROWS, with_total=True)
     except ObjectQLError:
-        return
+        return None
+    return RelatedRows(spec, child, columns, result, ql.allowed(ctx, "create", child))
+
+
+def related_list(ql: ObjectQL, ctx: Context, spec: RelatedList, parent_id: str) -> None:
+    """Read and draw in one go (on the caller's thread)."""
+    rows = load_related(ql, ctx, spec, parent_id)
+    if rows is not None:
+        show_related(ql, rows, parent_id)
+
+
+def show_related(ql: ObjectQL, rows: RelatedRows, parent_id: str) -> None:
+    spec, child, columns, result = rows.spec, rows.child, rows.columns, rows.result
     total = result.total or 0
     title = spec.label or child.display_plural
     with ui.card().classes(CARD).props(f'data-testid="related-{child.name}"'):
@@ -49,7 +74,7 @@ def related_list(ql: ObjectQL, ctx: Context, spec: RelatedList, parent_id: str) 
                 "rounded-full px-2"
             ).props(f'data-testid="related-count-{child.name}"')
             ui.space()
-            if ql.allowed(ctx, "create", child):
+            if rows.can_create:
                 new = ui.button("New", icon="add").props(
                     f'flat dense no-caps size=sm data-testid="related-new-{child.name}"')
                 target = f"/o/{child.name}/new?{quote(spec.field)}={quote(parent_id)}"

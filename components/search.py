@@ -136,23 +136,27 @@ def search_object(ctx: Context, obj: ObjectDef, term: str, *, limit: int = PER_O
     title_fields, secondary = display_fields(ctx, obj)
     fields = [*title_fields, *([secondary] if secondary else [])]
     try:
-        if prefix:
-            found: dict[str, dict[str, Any]] = {}
-            for filters, sort in prefix_queries(ctx, obj, term):
-                for record in ql.find(ctx, obj.name, fields=title_fields, filters=filters,
-                                      sort=[(sort, "asc")], limit=limit + 1).records:
-                    found.setdefault(record["id"], record)
-            ranked = sorted(found.values(), key=lambda r: " ".join(
-                str(r.get(n) or "") for n in reversed(title_fields)).casefold())
-            records = ranked[:limit + 1]
-            if secondary and records:  # one join for the few hits, not one per query
-                extra = {r["id"]: r for r in ql.find(
-                    ctx, obj.name, fields=[secondary],
-                    filters=[["id", "in", [r["id"] for r in records]]], limit=limit + 1).records}
-                records = [{**r, **extra.get(r["id"], {})} for r in records]
-        else:
-            records = ql.find(ctx, obj.name, fields=fields, search=term,
-                              sort=[(title_fields[-1], "asc")], limit=limit + 1).records
+        with ql.replica_reads(ctx):  # search may be served by the read replica
+            if prefix:
+                found: dict[str, dict[str, Any]] = {}
+                for filters, sort in prefix_queries(ctx, obj, term):
+                    for record in ql.find(ctx, obj.name, fields=title_fields, filters=filters,
+                                          sort=[(sort, "asc")], limit=limit + 1).records:
+                        found.setdefault(record["id"], record)
+                ranked = sorted(found.values(), key=lambda r: " ".join(
+                    str(r.get(n) or "") for n in reversed(title_fields)).casefold())
+                records = ranked[:limit + 1]
+                if secondary and records:  # one join for the few hits, not one per query
+                    extra = {r["id"]: r for r in ql.find(
+                        ctx, obj.name, fields=[secondary],
+                        filters=[["id", "in", [r["id"] for r in records]]],
+                        limit=limit + 1).records}
+                    records = [{**r, **extra.get(r["id"], {})} for r in records]
+            else:
+                # Newest first (ids are time-ordered): the database can stop after the
+                # first few matches instead of sorting every match by title.
+                records = ql.find(ctx, obj.name, fields=fields, search=term,
+                                  sort=[("id", "desc")], limit=limit + 1).records
     except ObjectQLError:
         return group
     group.more = len(records) > limit

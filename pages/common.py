@@ -18,6 +18,9 @@ from app.objectql.errors import NotFound, PermissionDenied
 from app.objectql.service import ObjectQL
 from components.shell import frame
 
+# How long a page builder that awaits worker-thread reads may take before NiceGUI gives up.
+PAGE_BUILD_SECONDS = 20.0
+
 
 def services() -> Services:
     return runtime.services()

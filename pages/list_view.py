@@ -76,10 +76,11 @@ class ListState:
     def find(self, skip: int, limit: int, sort: list[tuple[str, str]],
              with_total: bool) -> QueryResult:
         started = time.perf_counter()
-        result = self.ql.find(self.ctx, self.obj.name, fields=self.query_fields(),
-                              filters=self.filters or None, sort=sort or None, limit=limit,
-                              skip=skip, search=self.q or None, view=self.view,
-                              with_total=with_total)
+        with self.ql.replica_reads(self.ctx):  # a list: the read replica may serve it
+            result = self.ql.find(self.ctx, self.obj.name, fields=self.query_fields(),
+                                  filters=self.filters or None, sort=sort or None,
+                                  limit=limit, skip=skip, search=self.q or None,
+                                  view=self.view, with_total=with_total)
         log.debug("list %s skip=%s sort=%s total=%s: %.1f ms", self.obj.name, skip, sort,
                   with_total, (time.perf_counter() - started) * 1000)
         return result

@@ -42,6 +42,7 @@ async def search_page(request: Request, q: str = "") -> RedirectResponse | None:
             if term:
                 ui.label(f"“{term}”").classes("text-xl text-slate-500 dark:text-slate-400").props(
                     'data-testid="search-term"')
+                ui.label("newest first").classes("text-sm text-slate-500 dark:text-slate-400")
         if not term:
             ui.label("Type in the search box above to find records.").classes(
                 "text-slate-500 dark:text-slate-400")

@@ -194,9 +194,10 @@ def record_pages(ql: ObjectQL, ctx: Context, obj: str, fields: list[str],
 
     def find(extra: list[Any], skip: int) -> list[dict[str, Any]]:
         limit = min(PAGE, MAX_ROWS - sent)
-        return ql.find(ctx, obj, fields=fields, filters=[*filters, *extra] or None,
-                       sort=sort or None, limit=limit, skip=skip, search=search,
-                       view=view).records
+        with ql.replica_reads(ctx):  # each page may run on another worker thread
+            return ql.find(ctx, obj, fields=fields, filters=[*filters, *extra] or None,
+                           sort=sort or None, limit=limit, skip=skip, search=search,
+                           view=view).records
 
     path, direction = sort[0] if sort else ("id", "asc")
     fields = list(dict.fromkeys([*fields, path]))

@@ -47,11 +47,13 @@ def list_records(object_name: str, ctx: CurrentContext, filters: str | None = No
                  expand: str | None = None) -> Response:
     parsed_filters = parse_filters_param(filters)
     check_search(search)
-    result = runtime.services().ql.find(
-        ctx, object_name, fields=_fields(fields), filters=parsed_filters,
-        sort=parse_sort(sort), limit=_int_param(limit, "limit", 20, API_MAX_LIMIT),
-        skip=_int_param(skip, "skip", 0, 10_000_000), search=search, view=view,
-        expand=parse_expand(expand), with_total=True)
+    ql = runtime.services().ql
+    with ql.replica_reads(ctx):  # a list: the read replica may serve it
+        result = ql.find(
+            ctx, object_name, fields=_fields(fields), filters=parsed_filters,
+            sort=parse_sort(sort), limit=_int_param(limit, "limit", 20, API_MAX_LIMIT),
+            skip=_int_param(skip, "skip", 0, 10_000_000), search=search, view=view,
+            expand=parse_expand(expand), with_total=True)
     return json_response(result.to_dict())
 
 

@@ -64,7 +64,8 @@ class Dashboards:
         memo = QueryMemo()
 
         def compute(widget: WidgetDef) -> dict[str, Any]:
-            return compute_widget(self.ql, ctx, dashboard, widget, state, memo)
+            with self.ql.replica_reads(ctx):  # set per worker thread: contextvars stay put
+                return compute_widget(self.ql, ctx, dashboard, widget, state, memo)
 
         if len(missing) > 1 and self.workers > 1:
             # SQLite and PostgreSQL both work while Python waits: overlap the queries.

@@ -182,20 +182,43 @@ class SelectBuilder:
         return bindparam(name, bound, type_=column.type)
 
     # -- search and sort -----------------------------------------------------------------
-    def search(self, text: str) -> ColumnElement[bool]:
-        """Every term a case-insensitive substring of some searchable field the user may
-        read. On SQLite terms of 3+ characters go to the object's FTS5 trigram table,
-        restricted to those readable fields; PostgreSQL serves the LIKE from trigram
-        indexes (app/storage/search.py)."""
+    def _search_parts(self, text: str) -> tuple[list[FieldDef], list[str]]:
         fields = [f for f in self.obj.searchable_fields if f.value_type not in ("multiselect",)]
         if self.field_check:
             fields = [f for f in fields if _readable(self.field_check, self.obj, f)]
         terms = [t.replace("\x00", "") for t in text.strip().split() if t][:5]
-        terms = [t for t in terms if t]
+        return fields, [t for t in terms if t]
+
+    def search_probe(self, text: str, cap: int) -> Select[Any] | None:
+        """SQLite: how many rows (up to `cap`) the FTS index matches for `text` — a cheap
+        read of the index telling a very common term from a rare one. None when the
+        search would not use the index."""
+        fields, terms = self._search_parts(text)
+        indexed = set(self.schema.search.get(self.obj.name, ())) \
+            if self.schema.dialect == "sqlite" else set()
+        columns = [f.name for f in fields if f.name in indexed]
+        long_terms = [t for t in terms if len(t) >= MIN_TRIGRAM_TERM]
+        if not columns or not long_terms:
+            return None
+        fts = fts_table_name(self.obj.name)
+        hits = (select(literal_column("rowid")).select_from(table(fts))
+                .where(literal_column(f'"{fts}"').op("MATCH")(
+                    bindparam(None, fts_query(columns, long_terms), type_=String)))
+                .limit(cap).subquery())
+        return select(func.count()).select_from(hits)
+
+    def search(self, text: str, *, scan: bool = False) -> ColumnElement[bool]:
+        """Every term a case-insensitive substring of some searchable field the user may
+        read. On SQLite terms of 3+ characters go to the object's FTS5 trigram table,
+        restricted to those readable fields; PostgreSQL serves the LIKE from trigram
+        indexes (app/storage/search.py). `scan`: plain LIKE even where an FTS table
+        exists — for a very common term read in index order, where the first rows of
+        the order already hold the few wanted matches (see ObjectQL.find)."""
+        fields, terms = self._search_parts(text)
         if not fields or not terms:
             return true()
         indexed = set(self.schema.search.get(self.obj.name, ())) \
-            if self.schema.dialect == "sqlite" else set()
+            if self.schema.dialect == "sqlite" and not scan else set()
         fts_columns = [f.name for f in fields if f.name in indexed]
         others = [f for f in fields if f.name not in indexed]
         long_terms = [t for t in terms if len(t) >= MIN_TRIGRAM_TERM] if fts_columns else []

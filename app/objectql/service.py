@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -35,6 +35,7 @@ from app.objectql.limits import check_filters, check_search
 from app.objectql.plans import FindPlan, bind, filter_shape
 from app.objectql.query import MAX_LIMIT, AggregateQuery, Query, parse_query, parse_sort
 from app.objectql.security import OpenSecurity, SecurityPolicy
+from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
 from app.storage.rollups import rebuild
 from app.storage.schema import Schema, build_schema
@@ -66,6 +67,11 @@ class _Tx:
     trigger_depth: int = 0
 
 
+# See ObjectQL._common_term_in_id_order: at this many index matches a newest-first page of
+# up to SCAN_MAX_ROWS rows is found sooner by walking the primary key than via the index.
+COMMON_TERM_MATCHES = 1000
+SCAN_MAX_ROWS = 100
+
 _current_tx: ContextVar[_Tx | None] = ContextVar("hotcrm_tx", default=None)
 
 
@@ -84,6 +90,10 @@ class ObjectQL:
         if attach is not None:
             attach(self)
         self.events = events or EventBus()
+        # Bulk reads may go to a read replica (app/storage/replica.py); a user's own
+        # changes pin their reads to the primary for a few seconds.
+        self.routing = ReadRouting(engine)
+        self.events.subscribe(lambda change: self.routing.wrote(change.user_id))
         self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self._lock = threading.Lock()
         self._registry = registry
@@ -222,8 +232,12 @@ class ObjectQL:
         if tx is not None and tx.service is self:
             yield tx.conn
             return
-        with self._read_engine.connect() as conn:
+        with self.routing.connect(self._read_engine) as conn:
             yield conn
+
+    def replica_reads(self, ctx: Context) -> AbstractContextManager[None]:
+        """Reads in this block (lists, search, dashboards, exports) may use the replica."""
+        return self.routing.replica_reads(ctx.user_id)
 
     def _emit(self, change: ChangeEvent) -> None:
         tx = _current_tx.get()
@@ -321,16 +335,16 @@ class ObjectQL:
         key, values = self._plan_key(ctx, obj, field_names, filters, sort_spec, limit, skip,
                                      expand, search, with_total)
         plan = self._plans.get(key) if key is not None else None
-        if plan is not None:
-            check_filters(filters)
-            params = bind(plan, values)
-        else:
-            plan = self._find_plan(ctx, obj, field_names, filters, sort_spec, limit, skip,
-                                   expand, search, with_total, key is not None)
-            params = {}
-            if key is not None:
-                self._remember(key, plan)
-        with self._reading() as conn:
+        with self._reading() as conn:  # one connection for a search's plan probe and the read
+            if plan is not None:
+                check_filters(filters)
+                params = bind(plan, values)
+            else:
+                plan = self._find_plan(conn, ctx, obj, field_names, filters, sort_spec, limit,
+                                       skip, expand, search, with_total, key is not None)
+                params = {}
+                if key is not None:
+                    self._remember(key, plan)
             rows = conn.execute(plan.statement, params).all()
             records = [_nest(row._mapping) for row in rows] if plan.nested else \
                 [dict(row._mapping) for row in rows]
@@ -370,7 +384,7 @@ class ObjectQL:
             return None, []
         return key, shaped[1]
 
-    def _find_plan(self, ctx: Context, obj: ObjectDef, field_names: list[str],
+    def _find_plan(self, conn: Connection, ctx: Context, obj: ObjectDef, field_names: list[str],
                    filters: list[Any], sort_spec: list[tuple[str, str]], limit: int,
                    skip: int, expand: dict[str, list[str] | None] | None,
                    search: str | None, with_total: bool, reusable: bool) -> FindPlan:
@@ -384,7 +398,10 @@ class ObjectQL:
             stmt = select(*columns)
         else:
             stmt = self._base_select(ctx, obj, b, field_names)
-        where = self._where(ctx, b, obj, filters, search)
+        # Only searches probe the data for their plan, and searches are never cached.
+        scan = bool(search) and self._common_term_in_id_order(conn, b, search, sort_spec,
+                                                                limit + skip)
+        where = self._where(ctx, b, obj, filters, search, scan=scan)
         # Ties break by id in the direction of the last sort key, so an index ending in
         # (..., sort key, id) serves the whole order in either scan direction.
         tie_desc = bool(sort_spec) and sort_spec[-1][1] == "desc"
@@ -425,8 +442,24 @@ class ObjectQL:
                 result.append((f"${lookup}${name}", column))
         return result
 
+    def _common_term_in_id_order(self, conn: Connection, b: SelectBuilder,
+                                 search: str | None, sort_spec: list[tuple[str, str]],
+                                 rows: int) -> bool:
+        """Newest-first (id order: ids are time-ordered) search pages on SQLite: for a term
+        the index matches very often, fetching every match to keep the newest few costs
+        ~100 ms at 100k rows; walking the primary key from the newest row and testing
+        LIKE stops after a few hundred rows. A capped read of the FTS index (≤ 1 ms for
+        a common term) tells which case this is; rare terms keep the index."""
+        if not search or not search.strip() or rows > SCAN_MAX_ROWS or not sort_spec \
+                or sort_spec[0][0] != "id":
+            return False
+        probe = b.search_probe(search, COMMON_TERM_MATCHES)
+        if probe is None:
+            return False
+        return int(conn.execute(probe).scalar_one()) >= COMMON_TERM_MATCHES
+
     def _where(self, ctx: Context, b: SelectBuilder, obj: ObjectDef, filters: list[Any],
-               search: str | None) -> ColumnElement[bool] | None:
+               search: str | None, *, scan: bool = False) -> ColumnElement[bool] | None:
         check_filters(filters)  # bounds first: the compiler below recurses
         check_search(search)
         clauses = []
@@ -437,7 +470,7 @@ class ObjectQL:
         if user_filter is not None:
             clauses.append(user_filter)
         if search and search.strip():
-            clauses.append(b.search(search))
+            clauses.append(b.search(search, scan=scan))
         if not clauses:
             return None
         return and_(*clauses) if len(clauses) > 1 else clauses[0]

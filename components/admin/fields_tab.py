@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.fieldtypes import UnknownFieldType
 from nicegui import ui
 
 from app import fieldtypes
+from app.fieldtypes import UnknownFieldType
 from components.admin import documents
 from components.admin.field_dialog import FieldDialog
 from components.admin.frame import CARD, MUTED, problem_box, section_heading, show_problem

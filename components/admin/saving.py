@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.metadata.studio import MetadataConflict, MetadataRefused
-
 from app.core import Services
+from app.metadata.studio import MetadataConflict, MetadataRefused
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
 

@@ -208,3 +208,43 @@ def test_sync_rebuilds_the_index_when_searchable_fields_change(tmp_path: Path) -
                                         search="chief").records] == ["Chief"]
     assert not ql.sync_schema().changed  # in shape: nothing rebuilt twice
     services.engine.dispose()
+
+
+def test_newest_first_search_pages_stop_early_for_common_terms(services: Services) -> None:
+    """The global search page (newest first, 21 rows) returns exactly the newest matches
+    of the LIKE oracle; on SQLite a term the index matches ≥ 1,000 times is read by
+    walking the primary key (the first few hundred rows hold the page) and a rare one
+    through the FTS index."""
+    ql = services.ql
+    account = _account(services)
+    rows = [{"first_name": ("Common" if i % 3 == 0 else "Other") + f"{i}",
+             "last_name": "Rarely" if i == 1500 else f"Doe{i}", "account": account,
+             "phone": "555-0101"} for i in range(3300)]
+    ql.bulk_insert(SYSTEM, "contact", rows)
+    analyze(services.engine, ["contact"])
+    captured: list[str] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        captured.append(statement.replace('"', ""))
+
+    def newest(term: str) -> list[str]:
+        captured.clear()
+        event.listen(services.engine, "before_cursor_execute", grab)
+        try:
+            return [r["id"] for r in ql.find(SYSTEM, "contact", fields=["id"], search=term,
+                                             sort=[("id", "desc")], limit=21).records]
+        finally:
+            event.remove(services.engine, "before_cursor_execute", grab)
+
+    def oracle(term: str) -> list[str]:
+        sql = ("SELECT id FROM contact WHERE lower(first_name) LIKE :p OR "
+               "lower(last_name) LIKE :p OR lower(email) LIKE :p ORDER BY id DESC LIMIT 21")
+        with services.engine.connect() as conn:
+            return [r[0] for r in conn.execute(text(sql), {"p": f"%{term.lower()}%"})]
+
+    for term in ("common", "rarely"):
+        assert newest(term) == oracle(term), term
+        page = next(s for s in captured if s.lstrip().upper().startswith("SELECT CONTACT.ID"))
+        if services.engine.dialect.name == "sqlite":
+            assert ("contact_fts MATCH" in page) == (term == "rarely"), (term, page)
+    assert len(oracle("common")) == 21 and len(oracle("rarely")) == 1
