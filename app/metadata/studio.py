@@ -317,10 +317,15 @@ class MetadataStudio:
         # The database first (additive only: harmless if the version is then lost to
         # another process), the version row next, the registry swap last.
         schema = build_schema(registry, self._engine.dialect.name)
-        data_safety.convert_columns(self._engine, ql.registry, registry, number)
-        sync_schema(self._engine, schema)
+        # SQLite: take the write lock up front (BEGIN IMMEDIATE), waiting for saves in
+        # flight, instead of failing to upgrade a read lock while requests write.
+        writer = self._engine.execution_options(hotcrm_write=True)
+        data_safety.convert_columns(writer, ql.registry, registry, number)
+        touched = {name for kind, name in documents.changed_names(live, new)
+                   if kind == "objects"}
+        sync_schema(writer, schema, only=touched)
         try:
-            stored = versions.append(self._engine, number=number, base_version=base_version,
+            stored = versions.append(writer, number=number, base_version=base_version,
                                      author=ctx.user_id, author_name=ctx.name,
                                      comment=comment, summary=summary, documents=overlay,
                                      diff=diff)
@@ -331,7 +336,7 @@ class MetadataStudio:
         self._number, self._overlay = number, overlay
         from app.core import record_metadata_version
 
-        record_metadata_version(self._engine, registry, ctx.user_id)
+        record_metadata_version(writer, registry, ctx.user_id)
         self._after_apply(number)
         if self.announce is not None:
             self.announce(number)

@@ -40,7 +40,9 @@ class SyncReport:
                     or self.rebuilt_indexes or self.dropped_indexes or self.rebuilt_search)
 
 
-def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
+def sync_schema(engine: Engine, schema: Schema, only: set[str] | None = None) -> SyncReport:
+    """`only`: the existing tables to look at (the metadata studio passes the objects a
+    change touched; missing tables are created whatever it says)."""
     report = SyncReport()
     later: list[tuple[Index, bool]] = []  # (index, rebuild) on existing tables
     obsolete: list[str] = []
@@ -60,6 +62,8 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
                 for index in table.indexes:
                     ops.invoke(CreateIndexOp.from_index(index))
                 report.created_tables.append(table.name)
+                continue
+            if only is not None and table.name not in only:
                 continue
             present = {c["name"] for c in inspector.get_columns(table.name)}
             for column in table.columns:
@@ -92,10 +96,11 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
                              if name.startswith((f"ix_{table.name}_", f"tg_{table.name}_"))
                              and name not in wanted]
         if conn.dialect.name == "postgresql":
-            _tune_autovacuum(conn, list(schema.indexes))
+            _tune_autovacuum(conn, [t for t in schema.indexes if only is None or t in only
+                                    or t in report.created_tables])
     _apply_index_changes(engine, later, obsolete, report)
     if engine.dialect.name == "sqlite":
-        _sync_fts(engine, schema, report)
+        _sync_fts(engine, schema, report, only)
     if report.orphan_columns:
         log.warning("columns no longer in metadata were kept: %s",
                     ", ".join(report.orphan_columns))
@@ -150,7 +155,8 @@ def _tune_autovacuum(conn: Connection, tables: list[str]) -> None:
             conn.exec_driver_sql(f'ALTER TABLE "{table}" SET ({settings})')
 
 
-def _sync_fts(engine: Engine, schema: Schema, report: SyncReport) -> None:
+def _sync_fts(engine: Engine, schema: Schema, report: SyncReport,
+              only: set[str] | None = None) -> None:
     """Each searchable object's FTS5 table and triggers exactly as `fts_statements` spells
     them; anything else (new object, changed searchable fields, older DDL) is dropped and
     rebuilt from the base table. Objects without searchable fields lose theirs."""
@@ -159,6 +165,8 @@ def _sync_fts(engine: Engine, schema: Schema, report: SyncReport) -> None:
             "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'trigger') "
             "AND name LIKE '%\\_fts%' ESCAPE '\\'")}
         for table in schema.indexes:  # every object table
+            if only is not None and table not in only and table not in report.created_tables:
+                continue
             fts = fts_table_name(table)
             columns = schema.search.get(table)
             if not columns:
