@@ -39,6 +39,7 @@ class Load:
         self.phase = "warmup"
         self.samples: dict[str, list[float]] = {}
         self.errors: dict[str, list[str]] = {}
+        self.slowest: dict[str, list[float]] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
@@ -56,7 +57,8 @@ class Load:
     def _run(self, seed: int) -> None:
         rnd = random.Random(seed)
         while not self._stop.is_set():
-            call = rnd.choice(self.calls)
+            index = rnd.randrange(len(self.calls))
+            call = self.calls[index]
             phase = self.phase
             started = time.perf_counter()
             try:
@@ -67,6 +69,8 @@ class Load:
             elapsed = (time.perf_counter() - started) * 1000
             with self._lock:
                 self.samples.setdefault(phase, []).append(elapsed)
+                kind = self.slowest.setdefault(phase, [0.0] * len(self.calls))
+                kind[index] = max(kind[index], elapsed)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -105,24 +109,29 @@ def main() -> None:
         lambda: ql.update(SYSTEM, "account", rnd.choice(ids),
                           {"description": f"bench {time.time()}"}),
     ]
-    load = Load(calls, args.workers)
-    load.start()
-    time.sleep(1.0)  # warm up
-    load.phase = "baseline"
-    time.sleep(args.seconds)
-    load.phase = "apply"
-    start_version = studio.version()
-    durations: list[float] = []
     stamp = int(time.time())
-    for i in range(args.applies):
-        name = f"bench_{stamp}_{i}"
+    start_version = studio.version()
+
+    def apply(i: int, tag: str) -> float:
+        name = f"bench_{stamp}_{tag}{i}"
         doc = studio.object_document("account")
         doc["fields"][name] = {"type": "text", "label": f"Bench {i}", "max_length": 80}
         started = time.perf_counter()
         studio.save_object(SYSTEM, "account", doc, base_version=studio.version(),
                            comment="bench/metadata.py")
         ql.find(rep, "account", fields=["name", name], limit=1)  # served with the field
-        durations.append(time.perf_counter() - started)
+        return time.perf_counter() - started
+
+    alone = [apply(i, "alone") for i in range(2)]  # no concurrent requests
+    load = Load(calls, args.workers)
+    load.start()
+    time.sleep(1.0)  # warm up
+    load.phase = "baseline"
+    time.sleep(args.seconds)
+    load.phase = "apply"
+    durations: list[float] = []
+    for i in range(args.applies):
+        durations.append(apply(i, "load"))
         time.sleep(0.3)
     time.sleep(0.5)
     load.phase = "after"
@@ -133,6 +142,7 @@ def main() -> None:
     print(f"apply 'add a field to account' end to end ({len(durations)} runs): best "
           f"{min(durations):.3f} s, median {statistics.median(durations):.3f} s, worst "
           f"{max(durations):.3f} s (target <= 1 s)")
+    print(f"  the same without concurrent requests: {', '.join(f'{d:.3f} s' for d in alone)}")
     print(f"requests during the applies: {len(during)}, errors "
           f"{len(load.errors.get('apply', []))}; max {max(during):.1f} ms, p99 "
           f"{pct(during, .99):.1f} ms, p50 {pct(during, .5):.1f} ms")
@@ -142,6 +152,11 @@ def main() -> None:
     print(f"ratio during/baseline: max {max(during) / max(base):.2f}x, p99 "
           f"{pct(during, .99) / pct(base, .99):.2f}x; max increase "
           f"{max(during) - max(base):+.1f} ms")
+    kinds = ("list page", "get", "count", "update")
+    for phase in ("baseline", "apply"):
+        worst = load.slowest.get(phase, [])
+        print(f"  slowest per request kind ({phase}): "
+              + ", ".join(f"{k} {v:.0f} ms" for k, v in zip(kinds, worst, strict=False)))
     for phase, errors in load.errors.items():
         for error in errors[:5]:
             print(f"  error ({phase}): {error}")
