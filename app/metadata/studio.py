@@ -125,6 +125,13 @@ class MetadataStudio:
         self.baseline()
         return self._baseline_texts.get(documents.file_name(kind, name))
 
+    def reload_files(self) -> Registry:
+        """The shipped files read again, with the live version's documents over them
+        (Services.reload_metadata); raises MetadataError, changes nothing by itself."""
+        self._baseline = None
+        overlay = documents.to_overlay(self._overlay) if self._number else None
+        return load_registry(self._directory, overlay)
+
     def overlay(self) -> Documents:
         """The documents the studio has replaced or added (live version)."""
         return copy.deepcopy(self._overlay)
