@@ -286,10 +286,13 @@ class MetadataStudio:
     def refresh(self) -> bool:
         """Adopt the newest stored version if another process saved one; True if so.
         Cheap when nothing changed (one `max(number)` query)."""
-        latest = versions.latest_number(self._engine)
-        if latest == self._number:
+        if versions.latest_number(self._engine) == self._number:
             return False
         with self._lock:
+            # Again under the lock: a save in this process may have won meanwhile.
+            latest = versions.latest_number(self._engine)
+            if latest == self._number:
+                return False
             stored = versions.get(self._engine, latest) if latest else None
             if stored is None and latest:
                 return False
