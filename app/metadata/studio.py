@@ -182,7 +182,8 @@ class MetadataStudio:
             overlay = self._with_document("objects", name, document)
             registry = self._build(overlay)
             problems = data_safety.data_problems(self._engine, self.services.ql.registry,
-                                                 registry, self._file("objects", name))
+                                                 registry, self._file("objects", name),
+                                                 {name})
         except MetadataRefused as refused:
             return refused.problems
         return problems
@@ -317,8 +318,10 @@ class MetadataStudio:
                                                    "nothing changed")])
         registry = self._build(overlay)
         ql = self.services.ql
+        touched = {name for kind, name in documents.changed_names(live, new)
+                   if kind == "objects"}
         problems = data_safety.data_problems(self._engine, ql.registry, registry,
-                                             safety_file or "metadata")
+                                             safety_file or "metadata", touched)
         if problems:
             raise MetadataRefused(problems)
         number = base_version + 1
@@ -330,9 +333,7 @@ class MetadataStudio:
         # SQLite: take the write lock up front (BEGIN IMMEDIATE), waiting for saves in
         # flight, instead of failing to upgrade a read lock while requests write.
         writer = self._engine.execution_options(hotcrm_write=True)
-        data_safety.convert_columns(writer, ql.registry, registry, number)
-        touched = {name for kind, name in documents.changed_names(live, new)
-                   if kind == "objects"}
+        data_safety.convert_columns(writer, ql.registry, registry, number, touched)
         sync_schema(writer, schema, only=touched)
         try:
             stored = versions.append(writer, number=number, base_version=base_version,
@@ -344,9 +345,6 @@ class MetadataStudio:
             raise self._conflict(base_version) from None
         ql.apply_registry(registry, schema=schema, sync=False)
         self._number, self._overlay = number, overlay
-        from app.core import record_metadata_version
-
-        record_metadata_version(writer, registry, ctx.user_id)
         self._after_apply(number)
         if self.announce is not None:
             self.announce(number)

@@ -46,6 +46,7 @@ def sync_schema(engine: Engine, schema: Schema, only: set[str] | None = None) ->
     report = SyncReport()
     later: list[tuple[Index, bool]] = []  # (index, rebuild) on existing tables
     obsolete: list[str] = []
+    add_columns: list[AddColumnOp] = []
     with engine.begin() as conn:
         inspector = inspect(conn)
         existing_tables = set(inspector.get_table_names())
@@ -74,7 +75,10 @@ def sync_schema(engine: Engine, schema: Schema, only: set[str] | None = None) ->
                 if sqlite:  # SQLite cannot add a column with a constraint in place.
                     new_column.foreign_keys.clear()
                     new_column.constraints.clear()
-                ops.invoke(AddColumnOp.from_column_and_tablename(None, table.name, new_column))
+                # Added at the end of the transaction: ADD COLUMN locks the table until
+                # commit, so no catalog reading may happen while every request waits.
+                add_columns.append(AddColumnOp.from_column_and_tablename(None, table.name,
+                                                                         new_column))
                 report.added_columns.append(f"{table.name}.{column.name}")
             report.orphan_columns += [f"{table.name}.{name}" for name in sorted(present)
                                       if name not in table.columns]
@@ -98,6 +102,8 @@ def sync_schema(engine: Engine, schema: Schema, only: set[str] | None = None) ->
         if conn.dialect.name == "postgresql":
             _tune_autovacuum(conn, [t for t in schema.indexes if only is None or t in only
                                     or t in report.created_tables])
+        for op in add_columns:
+            ops.invoke(op)
     _apply_index_changes(engine, later, obsolete, report)
     if engine.dialect.name == "sqlite":
         _sync_fts(engine, schema, report, only)
