@@ -196,6 +196,15 @@ class MetadataStudio:
             result.append(VersionInfo(0, None, None, "shipped YAML (metadata/)", "baseline"))
         return result
 
+    def version_info(self, number: int) -> VersionInfo:
+        """One version (NotFound for an unknown number)."""
+        if number == 0:
+            return VersionInfo(0, None, None, "shipped YAML (metadata/)", "baseline")
+        stored = versions.get(self._engine, number)
+        if stored is None:
+            raise NotFound(f"unknown metadata version {number}")
+        return _info(stored)
+
     def diff(self, number: int) -> str:
         """A readable unified YAML diff of version `number` against the one before."""
         if number == 0:
