@@ -13,7 +13,8 @@ from app.objectql.query import AGG_FUNCTIONS as AGGREGATES
 ERROR_CODES = {"400": "Bad query or malformed input", "401": "Not authenticated",
                "403": "Not allowed for this role", "404": "Missing or not visible",
                "409": "Stale version or unique clash", "413": "Body larger than 1 MB",
-               "422": "Validation failed", "429": "Too many requests"}
+               "422": "Validation failed", "428": "Send the version you edited (If-Match)",
+               "429": "Too many requests"}
 
 
 

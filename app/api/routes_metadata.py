@@ -169,9 +169,7 @@ def list_versions(ctx: CurrentContext, limit: int = 100) -> Response:
 def get_version(number: int, ctx: CurrentContext) -> Response:
     _admin(ctx)
     studio = _studio()
-    found = next((v for v in studio.versions(10_000) if v.number == number), None)
-    if found is None:
-        raise NotFound(f"unknown metadata version {number}")
+    found = studio.version_info(number)
     return json_response({**found.to_dict(), "diff": studio.diff(number)})
 
 
@@ -207,7 +205,7 @@ def openapi_paths() -> dict[str, Any]:
     role = {"name": "role", "in": "path", "required": True, "schema": {"type": "string"}}
     number = {"name": "number", "in": "path", "required": True,
               "schema": {"type": "integer", "minimum": 0}}
-    change_errors = _errors("400", "401", "403", "409", "413", "422")
+    change_errors = _errors("400", "401", "403", "409", "413", "422", "428")
     return {
         "/api/metadata/objects/{name}": {
             "get": {"tags": ["metadata"], "summary": "An object's document (YAML shape)",
