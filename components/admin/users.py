@@ -78,7 +78,7 @@ class UsersPanel:
                 ui.label(str(user.get("manager.name") or "—"))
             with ui.element("td").classes(CELL):
                 ui.label("Active" if active else "Deactivated").classes(
-                    "rounded-full px-2 py-0.5 text-xs " + (
+                    "inline-block rounded-full px-2 py-0.5 text-xs " + (
                         "bg-green-100 text-green-800 dark:bg-green-900 dark:text-green-100"
                         if active else
                         "bg-slate-200 text-slate-700 dark:bg-slate-700 dark:text-slate-100"))
