@@ -61,8 +61,9 @@ class Services:
         self.engine.dispose()
 
     def reload_metadata(self) -> Registry:
-        """Load metadata again; on any problem raise MetadataError and keep the live one."""
-        registry = load_registry(self.settings.metadata_dir)
+        """Load metadata again (the files, with the studio's live version over them); on
+        any problem raise MetadataError and keep the live one."""
+        registry = self.studio.reload_files()
         self.ql.apply_registry(registry)
         record_metadata_version(self.engine, registry)
         return registry

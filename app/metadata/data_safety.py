@@ -84,12 +84,15 @@ def _ids(rows: list[Any]) -> str:
     return shown + (", ..." if len(rows) > SAMPLE else "")
 
 
-def data_problems(engine: Engine, old: Registry, new: Registry, file: str
-                  ) -> list[MetadataProblem]:
-    """Every change in `new` (against live `old`) that stored rows would not survive."""
+def data_problems(engine: Engine, old: Registry, new: Registry, file: str,
+                  only: set[str] | None = None) -> list[MetadataProblem]:
+    """Every change in `new` (against live `old`) that stored rows would not survive;
+    `only`: the objects to look at (those a change touched)."""
     problems: list[MetadataProblem] = []
     insp = inspect(engine)
     for obj in new.business_objects:
+        if only is not None and obj.name not in only:
+            continue
         if not insp.has_table(obj.name):
             continue
         present = {c["name"] for c in insp.get_columns(obj.name)}
@@ -166,11 +169,14 @@ def _unique_problems(engine: Engine, obj: ObjectDef, fd: FieldDef,
                      f"record: {listed}{more}")]
 
 
-def convert_columns(engine: Engine, old: Registry, new: Registry, number: int) -> list[str]:
+def convert_columns(engine: Engine, old: Registry, new: Registry, number: int,
+                    only: set[str] | None = None) -> list[str]:
     """Convert the columns whose type changed (every value was checked to convert)."""
     converted: list[str] = []
     insp = inspect(engine)
     for obj in new.business_objects:
+        if only is not None and obj.name not in only:
+            continue
         before = old.get(obj.name)
         if not isinstance(before, ObjectDef) or not insp.has_table(obj.name):
             continue

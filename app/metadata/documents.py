@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,9 @@ def dump(document: dict[str, Any]) -> str:
 
 
 def normalized(document: Any) -> Any:
-    """The document as YAML would give it back (tuples → lists, no custom types)."""
-    return yaml.load(dump(document), Loader=_LOADER) if isinstance(document, dict) \
+    """The document as plain data (tuples → lists; dates as ISO text, which the loader
+    reads the same). JSON, not a YAML round trip: it is done on every save."""
+    return json.loads(json.dumps(document, default=str)) if isinstance(document, dict) \
         else document
 
 

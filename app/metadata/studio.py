@@ -125,6 +125,13 @@ class MetadataStudio:
         self.baseline()
         return self._baseline_texts.get(documents.file_name(kind, name))
 
+    def reload_files(self) -> Registry:
+        """The shipped files read again, with the live version's documents over them
+        (Services.reload_metadata); raises MetadataError, changes nothing by itself."""
+        self._baseline = None
+        overlay = documents.to_overlay(self._overlay) if self._number else None
+        return load_registry(self._directory, overlay)
+
     def overlay(self) -> Documents:
         """The documents the studio has replaced or added (live version)."""
         return copy.deepcopy(self._overlay)
@@ -175,7 +182,8 @@ class MetadataStudio:
             overlay = self._with_document("objects", name, document)
             registry = self._build(overlay)
             problems = data_safety.data_problems(self._engine, self.services.ql.registry,
-                                                 registry, self._file("objects", name))
+                                                 registry, self._file("objects", name),
+                                                 {name})
         except MetadataRefused as refused:
             return refused.problems
         return problems
@@ -279,10 +287,13 @@ class MetadataStudio:
     def refresh(self) -> bool:
         """Adopt the newest stored version if another process saved one; True if so.
         Cheap when nothing changed (one `max(number)` query)."""
-        latest = versions.latest_number(self._engine)
-        if latest == self._number:
+        if versions.latest_number(self._engine) == self._number:
             return False
         with self._lock:
+            # Again under the lock: a save in this process may have won meanwhile.
+            latest = versions.latest_number(self._engine)
+            if latest == self._number:
+                return False
             stored = versions.get(self._engine, latest) if latest else None
             if stored is None and latest:
                 return False
@@ -307,8 +318,10 @@ class MetadataStudio:
                                                    "nothing changed")])
         registry = self._build(overlay)
         ql = self.services.ql
+        touched = {name for kind, name in documents.changed_names(live, new)
+                   if kind == "objects"}
         problems = data_safety.data_problems(self._engine, ql.registry, registry,
-                                             safety_file or "metadata")
+                                             safety_file or "metadata", touched)
         if problems:
             raise MetadataRefused(problems)
         number = base_version + 1
@@ -317,10 +330,13 @@ class MetadataStudio:
         # The database first (additive only: harmless if the version is then lost to
         # another process), the version row next, the registry swap last.
         schema = build_schema(registry, self._engine.dialect.name)
-        data_safety.convert_columns(self._engine, ql.registry, registry, number)
-        sync_schema(self._engine, schema)
+        # SQLite: take the write lock up front (BEGIN IMMEDIATE), waiting for saves in
+        # flight, instead of failing to upgrade a read lock while requests write.
+        writer = self._engine.execution_options(hotcrm_write=True)
+        data_safety.convert_columns(writer, ql.registry, registry, number, touched)
+        sync_schema(writer, schema, only=touched)
         try:
-            stored = versions.append(self._engine, number=number, base_version=base_version,
+            stored = versions.append(writer, number=number, base_version=base_version,
                                      author=ctx.user_id, author_name=ctx.name,
                                      comment=comment, summary=summary, documents=overlay,
                                      diff=diff)
@@ -329,9 +345,6 @@ class MetadataStudio:
             raise self._conflict(base_version) from None
         ql.apply_registry(registry, schema=schema, sync=False)
         self._number, self._overlay = number, overlay
-        from app.core import record_metadata_version
-
-        record_metadata_version(self._engine, registry, ctx.user_id)
         self._after_apply(number)
         if self.announce is not None:
             self.announce(number)

@@ -40,10 +40,13 @@ class SyncReport:
                     or self.rebuilt_indexes or self.dropped_indexes or self.rebuilt_search)
 
 
-def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
+def sync_schema(engine: Engine, schema: Schema, only: set[str] | None = None) -> SyncReport:
+    """`only`: the existing tables to look at (the metadata studio passes the objects a
+    change touched; missing tables are created whatever it says)."""
     report = SyncReport()
     later: list[tuple[Index, bool]] = []  # (index, rebuild) on existing tables
     obsolete: list[str] = []
+    add_columns: list[AddColumnOp] = []
     with engine.begin() as conn:
         inspector = inspect(conn)
         existing_tables = set(inspector.get_table_names())
@@ -61,6 +64,8 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
                     ops.invoke(CreateIndexOp.from_index(index))
                 report.created_tables.append(table.name)
                 continue
+            if only is not None and table.name not in only:
+                continue
             present = {c["name"] for c in inspector.get_columns(table.name)}
             for column in table.columns:
                 if column.name in present:
@@ -70,7 +75,10 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
                 if sqlite:  # SQLite cannot add a column with a constraint in place.
                     new_column.foreign_keys.clear()
                     new_column.constraints.clear()
-                ops.invoke(AddColumnOp.from_column_and_tablename(None, table.name, new_column))
+                # Added at the end of the transaction: ADD COLUMN locks the table until
+                # commit, so no catalog reading may happen while every request waits.
+                add_columns.append(AddColumnOp.from_column_and_tablename(None, table.name,
+                                                                         new_column))
                 report.added_columns.append(f"{table.name}.{column.name}")
             report.orphan_columns += [f"{table.name}.{name}" for name in sorted(present)
                                       if name not in table.columns]
@@ -92,10 +100,13 @@ def sync_schema(engine: Engine, schema: Schema) -> SyncReport:
                              if name.startswith((f"ix_{table.name}_", f"tg_{table.name}_"))
                              and name not in wanted]
         if conn.dialect.name == "postgresql":
-            _tune_autovacuum(conn, list(schema.indexes))
+            _tune_autovacuum(conn, [t for t in schema.indexes if only is None or t in only
+                                    or t in report.created_tables])
+        for op in add_columns:
+            ops.invoke(op)
     _apply_index_changes(engine, later, obsolete, report)
     if engine.dialect.name == "sqlite":
-        _sync_fts(engine, schema, report)
+        _sync_fts(engine, schema, report, only)
     if report.orphan_columns:
         log.warning("columns no longer in metadata were kept: %s",
                     ", ".join(report.orphan_columns))
@@ -150,7 +161,8 @@ def _tune_autovacuum(conn: Connection, tables: list[str]) -> None:
             conn.exec_driver_sql(f'ALTER TABLE "{table}" SET ({settings})')
 
 
-def _sync_fts(engine: Engine, schema: Schema, report: SyncReport) -> None:
+def _sync_fts(engine: Engine, schema: Schema, report: SyncReport,
+              only: set[str] | None = None) -> None:
     """Each searchable object's FTS5 table and triggers exactly as `fts_statements` spells
     them; anything else (new object, changed searchable fields, older DDL) is dropped and
     rebuilt from the base table. Objects without searchable fields lose theirs."""
@@ -159,6 +171,8 @@ def _sync_fts(engine: Engine, schema: Schema, report: SyncReport) -> None:
             "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'trigger') "
             "AND name LIKE '%\\_fts%' ESCAPE '\\'")}
         for table in schema.indexes:  # every object table
+            if only is not None and table not in only and table not in report.created_tables:
+                continue
             fts = fts_table_name(table)
             columns = schema.search.get(table)
             if not columns:
