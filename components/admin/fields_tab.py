@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from components.admin.object_editor import ObjectEditor
 
 CELL = "px-3 py-2 text-sm text-left align-middle"
+PHONE_HIDDEN = ("API name", "Settings", "Page section")
 HEAD = "px-3 py-2 text-xs font-medium uppercase tracking-wide text-left " + MUTED
 
 
@@ -57,7 +58,8 @@ class FieldsTab:
                     "border-b border-slate-200 dark:border-slate-800"):
                 for title in ("Field", "API name", "Type", "Settings", "Page section",
                               "Actions"):
-                    with ui.element("th").classes(HEAD).props('scope="col"'):
+                    narrow = " max-sm:hidden" if title in PHONE_HIDDEN else ""
+                    with ui.element("th").classes(HEAD + narrow).props('scope="col"'):
                         ui.label(title)
             with ui.element("tbody"):
                 for name, spec in (doc.get("fields") or {}).items():
@@ -86,13 +88,13 @@ class FieldsTab:
                 f'data-field-row="{name}"'):
             with ui.element("td").classes(CELL + " font-medium"):
                 ui.label(label + (" (name)" if is_name else ""))
-            with ui.element("td").classes(CELL + " font-mono text-xs"):
+            with ui.element("td").classes(CELL + " font-mono text-xs max-sm:hidden"):
                 ui.label(name)
             with ui.element("td").classes(CELL):
                 ui.label(type_label(str(spec.get("type"))))
-            with ui.element("td").classes(CELL + f" text-xs {MUTED}"):
+            with ui.element("td").classes(CELL + f" text-xs {MUTED} max-sm:hidden"):
                 ui.label(flags(spec))
-            with ui.element("td").classes(CELL + f" text-xs {MUTED}"):
+            with ui.element("td").classes(CELL + f" text-xs {MUTED} max-sm:hidden"):
                 ui.label(documents.section_of(doc, name) or "—")
             with ui.element("td").classes(CELL + " whitespace-nowrap"):
                 ui.button(icon="edit", on_click=lambda n=name: FieldDialog(

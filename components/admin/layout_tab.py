@@ -31,6 +31,9 @@ def child_links(editor: ObjectEditor) -> dict[str, str]:
     return result
 
 
+ICON = "flat round dense size=sm color=grey-7"
+
+
 class LayoutTab:
     def __init__(self, editor: ObjectEditor) -> None:
         self.editor = editor
@@ -48,21 +51,26 @@ class LayoutTab:
                 'unelevated no-caps color=primary data-testid="layout-save"')
         self.problem = problem_box()
         self.problem.props('data-testid="layout-problems"')
-        self.sections_box = ui.column().classes("w-full gap-3")
+        self.unplaced = ui.row().classes("w-full")
+        self.sections_box = ui.element("div").classes(
+            "w-full grid grid-cols-1 xl:grid-cols-2 gap-3 items-start")
         section_heading("Related lists")
-        self.related_box = ui.column().classes("w-full gap-2")
+        self.related_box = ui.element("div").classes(
+            "w-full grid grid-cols-1 lg:grid-cols-2 2xl:grid-cols-3 gap-3 items-start")
         self.render()
 
     # -- sections ---------------------------------------------------------------------------
     def render(self) -> None:
         self.sections_box.clear()
-        with self.sections_box:
+        self.unplaced.clear()
+        with self.unplaced:
             placed = {f for s in self.layout["sections"] for f in s.get("fields") or []}
             unplaced = [n for n in (self.editor.doc.get("fields") or {}) if n not in placed]
             if unplaced:
                 ui.label("Not on the page: " + ", ".join(self.choices.get(n, n)
                                                          for n in unplaced)).classes(
                     f"text-sm {MUTED}").props('data-testid="layout-unplaced"')
+        with self.sections_box:
             for index, section in enumerate(self.layout["sections"]):
                 self._section(index, section)
         self.related_box.clear()
@@ -81,20 +89,20 @@ class LayoutTab:
                           ).props('dense no-caps')
                 last = len(self.layout["sections"]) - 1
                 ui.button(icon="arrow_upward", on_click=lambda i=index: self.move_section(
-                    i, -1)).props('flat round dense size=sm aria-label="Move section up"'
+                    i, -1)).props(f'{ICON} aria-label="Move section up"'
                                   + (" disable" if index == 0 else ""))
                 ui.button(icon="arrow_downward", on_click=lambda i=index: self.move_section(
-                    i, 1)).props('flat round dense size=sm aria-label="Move section down"'
+                    i, 1)).props(f'{ICON} aria-label="Move section down"'
                                  + (" disable" if index == last else ""))
                 ui.button(icon="delete", on_click=lambda i=index: self.remove_section(i)
-                          ).props('flat round dense size=sm aria-label="Remove section"')
+                          ).props(f'{ICON} aria-label="Remove section"')
 
             def move_menu(name: str, s: dict[str, Any] = section) -> None:
                 others = [o for o in self.layout["sections"] if o is not s]
                 if not others:
                     return
                 with ui.button(icon="drive_file_move").props(
-                        f'flat round dense size=sm aria-label="Move {self.choices.get(name, name)}'
+                        f'{ICON} aria-label="Move {self.choices.get(name, name)}'
                         ' to another section"'), ui.menu():
                     for other in others:
                         ui.menu_item(str(other.get("label")), on_click=lambda o=other, n=name:
@@ -159,7 +167,7 @@ class LayoutTab:
                                        f"{rel.get('object')}.{rel.get('field')}")).classes(
                         "font-medium grow")
                     ui.button(icon="delete", on_click=lambda i=index: self.remove_related(i)
-                              ).props('flat round dense size=sm aria-label="Remove related list"')
+                              ).props(f'{ICON} aria-label="Remove related list"')
                 columns = {n: fd.display_label for n, fd in child.all_fields.items()
                            if n not in ("id", "version")} if child else {}
                 OrderedPicker(list(rel.get("columns") or []), columns, label="Columns",
@@ -169,7 +177,7 @@ class LayoutTab:
         free = {k: v for k, v in links.items() if k not in present}
         if free:
             picker = ui.select(free, label="Add a related list…").props(
-                'outlined dense data-testid="related-add"').classes("w-full max-w-md")
+                'outlined dense data-testid="related-add"').classes("w-full")
             picker.on_value_change(lambda e: self.add_related(e.value))
         elif not self.layout["related_lists"]:
             ui.label("No object links to this one yet.").classes(f"text-sm {MUTED}")

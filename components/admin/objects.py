@@ -59,7 +59,8 @@ class ObjectsPanel:
             with ui.element("thead"), ui.element("tr").classes(
                     "border-b border-slate-200 dark:border-slate-800"):
                 for title in ("Object", "API name", "Records", "Fields", "Sharing"):
-                    with ui.element("th").classes(HEAD).props('scope="col"'):
+                    narrow = " max-sm:hidden" if title in ("API name", "Sharing") else ""
+                    with ui.element("th").classes(HEAD + narrow).props('scope="col"'):
                         ui.label(title)
             with ui.element("tbody"):
                 for row in object_rows(self.services, self.ctx):
@@ -75,7 +76,8 @@ class ObjectsPanel:
                                 ui.label(row["label"])
                         for key in ("name", "count", "fields", "sharing"):
                             with ui.element("td").classes(CELL + (
-                                    " tabular-nums" if key in ("count", "fields") else "")):
+                                    " tabular-nums" if key in ("count", "fields") else
+                                    " max-sm:hidden")):
                                 ui.label(str(row[key])).props(f'data-cell="{key}"')
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from nicegui import ui
 
+ICON = "flat round dense size=sm color=grey-7"
+
 
 class OrderedPicker:
     def __init__(self, values: list[str], choices: dict[str, str], *, label: str,
@@ -60,13 +62,13 @@ class OrderedPicker:
                     if self.extra_actions:
                         self.extra_actions(name)
                     ui.button(icon="arrow_upward", on_click=lambda i=index: self.move(i, -1)
-                              ).props(f'flat round dense size=sm aria-label="Move {text} up"'
+                              ).props(f'{ICON} aria-label="Move {text} up"'
                                       + (" disable" if index == 0 else ""))
                     ui.button(icon="arrow_downward", on_click=lambda i=index: self.move(i, 1)
-                              ).props(f'flat round dense size=sm aria-label="Move {text} down"'
+                              ).props(f'{ICON} aria-label="Move {text} down"'
                                       + (" disable" if index == last else ""))
                     ui.button(icon="close", on_click=lambda i=index: self.remove(i)).props(
-                        f'flat round dense size=sm aria-label="Remove {text}"')
+                        f'{ICON} aria-label="Remove {text}"')
             rest = {n: f"{lbl} ({n})" for n, lbl in self.choices.items() if n not in self.values}
             if rest:
                 picker = ui.select(rest, label="Add…", with_input=True).props(

@@ -16,6 +16,9 @@ SWATCH = {"grey": "#94a3b8", "blue": "#3b82f6", "green": "#22c55e", "red": "#ef4
           "indigo": "#6366f1", "purple": "#a855f7", "pink": "#ec4899"}
 
 
+ICON = "flat round dense size=sm color=grey-7"
+
+
 class PicklistEditor:
     def __init__(self, options: list[dict[str, Any]] | None, colors: tuple[str, ...] = COLORS,
                  testid: str = "picklist") -> None:
@@ -87,13 +90,13 @@ class PicklistEditor:
                 f'outlined dense options-dense aria-label="Colour of value {index + 1}"'
             ).classes("w-28").on_value_change(lambda e, r=row: self._recolor(r, e.value))
             ui.button(icon="arrow_upward", on_click=lambda i=index: self.move(i, -1)).props(
-                f'flat round dense size=sm aria-label="Move value {index + 1} up"'
+                f'{ICON} aria-label="Move value {index + 1} up"'
                 + (" disable" if index == 0 else ""))
             ui.button(icon="arrow_downward", on_click=lambda i=index: self.move(i, 1)).props(
-                f'flat round dense size=sm aria-label="Move value {index + 1} down"'
+                f'{ICON} aria-label="Move value {index + 1} down"'
                 + (" disable" if index == len(self.rows) - 1 else ""))
             ui.button(icon="close", on_click=lambda i=index: self.remove(i)).props(
-                f'flat round dense size=sm aria-label="Remove value {index + 1}"')
+                f'{ICON} aria-label="Remove value {index + 1}"')
 
     def _recolor(self, row: dict[str, Any], color: Any) -> None:
         row["color"] = color

@@ -57,7 +57,8 @@ class UsersPanel:
             with ui.element("thead"), ui.element("tr").classes(
                     "border-b border-slate-200 dark:border-slate-800"):
                 for title in ("Name", "Email", "Role", "Manager", "Status", "Actions"):
-                    with ui.element("th").classes(HEAD).props('scope="col"'):
+                    narrow = " max-sm:hidden" if title in ("Email", "Manager") else ""
+                    with ui.element("th").classes(HEAD + narrow).props('scope="col"'):
                         ui.label(title)
             with ui.element("tbody"):
                 for user in self.visible_users():
@@ -69,15 +70,15 @@ class UsersPanel:
                 f'data-user="{user.get("email")}"'):
             with ui.element("td").classes(CELL + " font-medium"):
                 ui.label(str(user.get("name") or ""))
-            with ui.element("td").classes(CELL):
+            with ui.element("td").classes(CELL + " max-sm:hidden"):
                 ui.label(str(user.get("email") or ""))
             with ui.element("td").classes(CELL):
                 ui.label(ROLE_LABELS.get(str(user.get("role")), str(user.get("role"))))
-            with ui.element("td").classes(CELL):
+            with ui.element("td").classes(CELL + " max-sm:hidden"):
                 ui.label(str(user.get("manager.name") or "—"))
             with ui.element("td").classes(CELL):
                 ui.label("Active" if active else "Deactivated").classes(
-                    "rounded-full px-2 py-0.5 text-xs " + (
+                    "inline-block rounded-full px-2 py-0.5 text-xs " + (
                         "bg-green-100 text-green-800 dark:bg-green-900 dark:text-green-100"
                         if active else
                         "bg-slate-200 text-slate-700 dark:bg-slate-700 dark:text-slate-100"))

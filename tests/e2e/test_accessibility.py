@@ -52,6 +52,16 @@ def open_global_search(page: Any) -> None:
     page.get_by_test_id("global-search-item").first.wait_for()
 
 
+def open_picklist_field_dialog(page: Any) -> None:
+    """The studio's field dialog for a new picklist with one value row."""
+    page.get_by_test_id("field-new").click()
+    page.get_by_test_id("field-dialog").wait_for()
+    page.get_by_test_id("field-type").click()
+    page.locator(".q-menu .q-item", has_text="Picklist (select)").first.click()
+    page.get_by_test_id("picklist-add").click()
+    page.get_by_test_id("picklist-label").first.fill("North America")
+
+
 SCREENS = [
     Screen("login", "/login", "input[name=email]", who=None),
     Screen("home", "/", "[data-object]"),
@@ -79,7 +89,22 @@ SCREENS = [
            "[data-testid=briefing-steps]"),
     Screen("lead list", "/o/lead", "[data-testid=list-table] tbody tr"),
     Screen("lead record", "/o/lead/{lead}", "[data-testid=record-title]"),
-    # Screen("admin studio", "/admin", "main", who="admin"),
+    Screen("admin: 403 for a rep", "/admin", "[data-testid=admin-forbidden]"),
+    Screen("admin: objects", "/admin", "[data-testid=object-table]", who="admin"),
+    Screen("admin: account fields", "/admin/objects/account", "[data-testid=field-table]",
+           who="admin"),
+    Screen("admin: new picklist field dialog", "/admin/objects/account",
+           "[data-testid=field-table]", who="admin", then=open_picklist_field_dialog),
+    Screen("admin: validation rules", "/admin/objects/account?tab=rules",
+           "[data-testid=rule-new]", who="admin"),
+    Screen("admin: list views", "/admin/objects/account?tab=views", "[data-testid=view-new]",
+           who="admin"),
+    Screen("admin: page layout", "/admin/objects/account?tab=layout",
+           "[data-testid=layout-save]", who="admin"),
+    Screen("admin: users", "/admin/users", "[data-testid=user-table]", who="admin"),
+    Screen("admin: permissions", "/admin/permissions", "[data-testid=permission-matrix]",
+           who="admin"),
+    Screen("admin: history", "/admin/history", "[data-version]", who="admin"),
 ]
 
 
