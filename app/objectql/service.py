@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 
 from app import audit
 from app.events import ChangeEvent, EventBus
@@ -100,6 +110,7 @@ class ObjectQL:
         with self._lock:
             self._registry, self._schema = registry, schema
             self._plans = {}
+            self._writes.forget()  # its statements hold the old tables and row filters
         return report
 
     def object(self, name: str) -> ObjectDef:
@@ -283,9 +294,12 @@ class ObjectQL:
             if key is not None:
                 self._remember(key, plan)
         with self._reading() as conn:
-            rows = conn.execute(plan.statement, params).all()
-            records = [_nest(row._mapping) for row in rows] if plan.nested else \
-                [dict(row._mapping) for row in rows]
+            cursor = conn.execute(plan.statement, params)
+            keys = tuple(cursor.keys())
+            # zip over the column names once: a RowMapping per row cost more than the query.
+            records = [dict(zip(keys, row, strict=True)) for row in cursor.all()]
+            if plan.nested:
+                records = [_nest(record) for record in records]
             result = QueryResult(records)
             if with_total:
                 if skip == 0 and len(records) < limit:
@@ -552,10 +566,12 @@ class ObjectQL:
 
 
 def _inline(n: int) -> Any:
-    """LIMIT/OFFSET written into the SQL at execution (the compiled statement stays cached).
-    As a parameter, PostgreSQL's generic plan for a prepared statement guesses the limit
-    at 10% of the rows and chose a parallel scan for a 20-row page: 7 ms instead of 0.4."""
-    return bindparam(None, int(n), literal_execute=True)
+    """LIMIT/OFFSET written into the SQL text. As a parameter, PostgreSQL's generic plan
+    for a prepared statement guesses the limit at 10% of the rows and chose a parallel
+    scan for a 20-row page: 7 ms instead of 0.4. As SQL text rather than a
+    `literal_execute` parameter, the compiled form is cached per value and nothing is
+    re-rendered per execution (that re-rendering was ~5% of a REST read)."""
+    return literal_column(str(int(n)), Integer)
 
 
 def _nest(mapping: Any) -> dict[str, Any]:
