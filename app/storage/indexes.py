@@ -12,7 +12,10 @@ What gets an index (per object):
 - every board: (filters, group, card date) covering the summed field, so columns count and
   sum from the index alone and each column's newest cards are the index's first entries;
 - every lookup: (lookup, the child's default sort) — the related list on the parent page;
-- `(owner, name field)`, unique fields, and fields marked `index` or `searchable`.
+- `(owner, name field)`, unique fields, and fields marked `index` or `searchable`;
+- every dashboard aggregate that joins (`group_by: [account.industry]`, which no rollup
+  keeps): (owner, its equality filters, its date range, id) covering what it sums and the
+  lookups it joins through, so the records' side is one index-only range scan.
 An index whose columns start another's is dropped: the longer one serves it, and every
 index costs each write.
 """
@@ -135,7 +138,41 @@ class _Collector:
                               IndexSpec(name, names, flags, extra, unique))
 
 
-def index_specs(obj: ObjectDef) -> list[IndexSpec]:
+def dashboard_queries(registry: Any, object_name: str) -> list[Any]:
+    """The dashboards' aggregate queries on `object_name` that group through a lookup."""
+    found = []
+    for dashboard in getattr(registry, "dashboards", {}).values():
+        for widget in dashboard.widgets:
+            for query in [widget.query, *(m.query for m in widget.merge)]:
+                if query.object == object_name and query.is_aggregate \
+                        and any("." in g for g in query.group_by):
+                    found.append(query)
+    return found
+
+
+def _dashboard_index(c: _Collector, query: Any) -> None:
+    obj = c.obj
+    eq, ranged, covered = [], [], []
+    for item in query.filters:
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)):
+            continue
+        name, op = item[0], item[1]
+        fd = obj.field(name)
+        if fd is None or name == "owner":
+            continue
+        if fd.value_type in ("date", "datetime"):
+            ranged.append(name)
+        elif op == "=":
+            eq.append(name)
+    for path in [*query.group_by, *(spec[1] for spec in query.aggregate.values())]:
+        first = path.split(":")[0].split(".")[0]
+        if first in obj.all_fields and first != "id":
+            covered.append(first)
+    keys = [*(["owner"] if "owner" in obj.all_fields else []), *eq, *ranged[:1], "id"]
+    c.add([(k, False) for k in keys], covered)
+
+
+def index_specs(obj: ObjectDef, dashboard: Iterable[Any] = ()) -> list[IndexSpec]:
     c = _Collector(obj)
     private = obj.sharing_model == "private"
     for fd in obj.all_fields.values():
@@ -163,5 +200,7 @@ def index_specs(obj: ObjectDef) -> list[IndexSpec]:
             c.add([*eq, group, *cards], [*summed, *(["owner"] if private else [])])
             if private:
                 c.add([("owner", False), *eq, group, *cards], summed)
+    for query in dashboard:
+        _dashboard_index(c, query)
     specs = list(c.specs.values())
     return [s for s in specs if not any(o.serves(s) for o in specs)]

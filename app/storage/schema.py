@@ -23,7 +23,7 @@ from app.fieldtypes.base import ID_LENGTH
 from app.metadata.models import FieldDef, ObjectDef
 from app.metadata.registry import Registry
 from app.storage import system_tables  # noqa: F401  (registers the SQLModel tables)
-from app.storage.indexes import IndexSpec, index_specs
+from app.storage.indexes import IndexSpec, dashboard_queries, index_specs
 from app.storage.rollups import RollupSpec, build_rollup_table, rollup_specs
 from app.storage.search import search_columns, trigram_index_name
 
@@ -67,10 +67,11 @@ def index_elements(table: Table, spec: IndexSpec, dialect: str) -> tuple[list[An
     return keys + [table.c[n] for n in spec.include], []
 
 
-def build_table(metadata: MetaData, obj: ObjectDef, dialect: str = "sqlite") -> Table:
+def build_table(metadata: MetaData, obj: ObjectDef, dialect: str = "sqlite",
+                specs: list[IndexSpec] | None = None) -> Table:
     columns = [build_column(obj, fd) for fd in obj.all_fields.values()]
     table = Table(obj.name, metadata, *columns)
-    for spec in index_specs(obj):
+    for spec in index_specs(obj) if specs is None else specs:
         keys, include = index_elements(table, spec, dialect)
         options: dict[str, Any] = {"postgresql_include": include} if include else {}
         Index(spec.name, *keys, unique=spec.unique, **options)
@@ -120,10 +121,12 @@ def build_schema(registry: Registry, dialect: str = "sqlite") -> Schema:
     metadata = MetaData()
     for table in SQLModel.metadata.tables.values():
         table.to_metadata(metadata)
-    tables = {name: build_table(metadata, obj, dialect) for name, obj in registry.items()}
+    indexes = {name: index_specs(obj, dashboard_queries(registry, name))
+               for name, obj in registry.items()}
+    tables = {name: build_table(metadata, obj, dialect, indexes[name])
+              for name, obj in registry.items()}
     rollups: dict[str, list[tuple[RollupSpec, Table]]] = {}
     for spec in rollup_specs(registry):
         rollups.setdefault(spec.object, []).append((spec, build_rollup_table(metadata, spec)))
-    return Schema(metadata, tables, {name: index_specs(obj) for name, obj in registry.items()},
-                  dialect, search={name: cols for name, obj in registry.items()
+    return Schema(metadata, tables, indexes, dialect, search={name: cols for name, obj in registry.items()
                                    if (cols := search_columns(obj))}, rollups=rollups)
