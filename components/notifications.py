@@ -41,7 +41,7 @@ class NotificationBell:
         # Read in a worker thread like every later refresh: the bell is on every page, so
         # building a page costs the event loop no database round trip for it.
         background_tasks.create(self.refresh(), name="notifications")
-        self.live = LiveUpdates(self._concerns, self.refresh)
+        self.live = LiveUpdates(self._concerns, self.refresh, debounce=0.1)
 
     def _concerns(self, event: ChangeEvent) -> bool:  # any thread
         if event.object != "notification":

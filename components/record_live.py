@@ -48,7 +48,8 @@ class RecordFollower:
 
     def __init__(self, view: RecordView) -> None:
         self.view = view
-        self.live = LiveUpdates(self._concerns, self._catch_up)
+        # A short debounce: one record sees few bursts, and the user is looking at it.
+        self.live = LiveUpdates(self._concerns, self._catch_up, debounce=0.1)
         self._changed_by: str | None = None
 
     def _concerns(self, event: ChangeEvent) -> bool:  # any thread

@@ -43,6 +43,9 @@ from app.devserver import (
 from tests.conftest import _missing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("scaleout")]
+# Waits for live updates are longer than the 2 s the issue asks for, so a miss is
+# reported with the time it did take (the assertion holds the 2 s).
+LIVE_WAIT_MS = 10_000
 
 
 @dataclass
@@ -298,7 +301,8 @@ def test_a_record_page_open_on_one_replica_follows_a_save_on_the_other(
     api(cluster.a, f"/api/objects/account/{account['id']}", token, method="PATCH",
         body={"website": new_site})
     page.locator(f'[data-testid="field-website"]:has-text("{new_site}")').wait_for(
-        timeout=2_000)
+        timeout=LIVE_WAIT_MS)
+    print(f"record page followed in {time.monotonic() - started:.2f} s")
     assert time.monotonic() - started < 2.0
     context.close()
 
@@ -343,7 +347,9 @@ def test_the_notification_count_follows_a_change_on_the_other_replica(
                       body={"user": me["id"], "title": "Check the pipeline"})]
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    sign_in(page, cluster.b, "manager", "/")
+    # A list page: the home page reloads itself now and then (a failed implicit
+    # websocket handshake, also on main), which would hide whether the bell is live.
+    sign_in(page, cluster.b, "manager", "/o/account")
     badge = page.locator('[data-testid="notifications-unread"]')
     badge.wait_for()
     assert badge.inner_text().strip() == str(min(len(unread), 99))
@@ -353,9 +359,10 @@ def test_the_notification_count_follows_a_change_on_the_other_replica(
     expected = len(unread) - 1
     if expected:
         page.locator(f'[data-testid="notifications-unread"]:text-is("{expected}")').wait_for(
-            timeout=2_000)
+            timeout=LIVE_WAIT_MS)
     else:
-        badge.wait_for(state="hidden", timeout=2_000)
+        badge.wait_for(state="hidden", timeout=LIVE_WAIT_MS)
+    print(f"bell followed in {time.monotonic() - started:.2f} s")
     assert time.monotonic() - started < 2.0
     context.close()
 
