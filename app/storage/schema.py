@@ -147,5 +147,5 @@ def build_schema(registry: Registry, dialect: str = "sqlite") -> Schema:
     rollups: dict[str, list[tuple[RollupSpec, Table]]] = {}
     for spec in rollup_specs(registry):
         rollups.setdefault(spec.object, []).append((spec, build_rollup_table(metadata, spec)))
-    return Schema(metadata, tables, indexes, dialect, search={name: cols for name, obj in registry.items()
-                                   if (cols := search_columns(obj))}, rollups=rollups)
+    search = {name: cols for name, obj in registry.items() if (cols := search_columns(obj))}
+    return Schema(metadata, tables, indexes, dialect, search=search, rollups=rollups)
