@@ -156,27 +156,41 @@ async def put_permissions(role: str, request: Request, ctx: CurrentContext) -> R
 
 
 @router.get("/versions")
-def list_versions(ctx: CurrentContext, limit: int = 100) -> Response:
+def list_versions(ctx: CurrentContext, limit: str | None = None) -> Response:
     _admin(ctx)
     studio = _studio()
-    items = studio.versions(max(1, min(limit, 1000)))
+    try:
+        count = int(limit) if limit not in (None, "") else 100
+    except ValueError:
+        raise ApiError(400, "limit must be a whole number") from None
+    items = studio.versions(max(1, min(count, 1000)))
     return json_response({"current": studio.version(),
                           "versions": [v.to_dict() for v in items]},
                          headers=_etag(studio.version()))
 
 
-@router.get("/versions/{number}")
-def get_version(number: int, ctx: CurrentContext) -> Response:
+def _number(raw: str) -> int:
+    """A version number from the path; anything else names no version (404)."""
+    if not raw.isdigit():
+        raise NotFound(f"unknown metadata version {raw[:40]!r}")
+    return int(raw)
+
+
+@router.get("/versions/{raw_number}")
+def get_version(raw_number: str, ctx: CurrentContext) -> Response:
     _admin(ctx)
     studio = _studio()
+    number = _number(raw_number)
     found = studio.version_info(number)
     return json_response({**found.to_dict(), "diff": studio.diff(number)})
 
 
-@router.post("/versions/{number}/revert")
-async def revert_version(number: int, request: Request, ctx: CurrentContext) -> Response:
+@router.post("/versions/{raw_number}/revert")
+async def revert_version(raw_number: str, request: Request, ctx: CurrentContext
+                         ) -> Response:
     """Make version `number` live again, as a new version (0 = the shipped YAML)."""
     _admin(ctx)
+    number = _number(raw_number)
     comment = _comment(request)
     studio = _studio()
     info = await run_in_threadpool(lambda: studio.revert(ctx, number, comment=comment))
@@ -237,12 +251,13 @@ def openapi_paths() -> dict[str, Any]:
                     "responses": {"200": saved, **change_errors}}},
         "/api/metadata/versions": {"get": {
             "tags": ["metadata"], "summary": "Metadata history, newest first (admins)",
-            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "parameters": [{"name": "limit", "in": "query", "schema": {
+                "type": "integer", "minimum": 1, "maximum": 1000}}],
             "responses": {"200": {"description": "versions", "content": {"application/json": {
                 "schema": {"type": "object", "properties": {
                     "current": {"type": "integer"}, "versions": {"type": "array", "items": {
                         "$ref": "#/components/schemas/MetadataVersion"}}}}}}},
-                **_errors("401", "403")}}},
+                **_errors("400", "401", "403")}}},
         "/api/metadata/versions/{number}": {"get": {
             "tags": ["metadata"], "summary": "One version with its unified YAML diff (admins)",
             "parameters": [number], "responses": {

@@ -65,6 +65,8 @@ def latest_or_none(engine: Engine) -> StoredVersion | None:
 
 
 def get(engine: Engine, number: int) -> StoredVersion | None:
+    if not 0 < number < 2**31:  # the column is an integer: nothing else can exist
+        return None
     with engine.connect() as conn:
         row = conn.execute(select(TABLE).where(TABLE.c.number == number)).first()
     return _row(row) if row is not None else None
