@@ -7,15 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.metadata.studio import MetadataConflict, MetadataRefused
-
 from app.core import Services
+from app.metadata.studio import MetadataConflict, MetadataRefused
 from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
 
 
 def studio(services: Services) -> Any:
-    return services.studio  # type: ignore[attr-defined]
+    return services.studio
 
 
 @dataclass
