@@ -67,7 +67,8 @@ class FieldDialog:
     # -- building ---------------------------------------------------------------------------
     def open(self) -> None:
         label = self.spec.get("label") or self.name
-        with ui.dialog().props("maximized-on-mobile") as self.dialog, ui.card().classes(
+        self.dialog = ui.dialog().props('aria-label="Field"')
+        with self.dialog, ui.card().classes(
                 "p-5 gap-3 w-full max-w-2xl").props('data-testid="field-dialog"'):
             ui.label("New field" if self.name is None else f"Field · {label}").classes(
                 "text-lg font-semibold").props('role=heading aria-level=2')

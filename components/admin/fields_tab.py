@@ -124,7 +124,8 @@ class FieldsTab:
                     'data-testid="field-restore"')
 
     def confirm_hide(self, name: str, label: str) -> None:
-        with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 max-w-md").props(
+        dialog = ui.dialog().props('aria-label="Hide field"')
+        with dialog, ui.card().classes("p-5 gap-3 max-w-md").props(
                 'data-testid="field-hide-dialog"'):
             ui.label(f"Hide {label}?").classes("text-lg font-semibold")
             ui.label("It disappears from forms, lists and the API. Its column and every "

@@ -18,7 +18,7 @@ from components.admin.frame import (
     section_heading,
     show_problem,
 )
-from components.admin.object_editor import diff_view
+from components.admin.object_editor import UNFINISHED, diff_view
 from components.admin.saving import revert, studio
 
 
@@ -81,7 +81,8 @@ class HistoryPanel:
             diff_view(text, testid=f"version-diff-text-{number}")
 
     def confirm(self, number: int, live: int) -> None:
-        with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 max-w-lg").props(
+        dialog = ui.dialog().props('aria-label="Revert"')
+        with dialog, ui.card().classes("p-5 gap-3 max-w-lg").props(
                 'data-testid="revert-dialog"'):
             ui.label(f"Revert to version {number}?").classes("text-lg font-semibold")
             ui.label(f"The metadata of version {number} becomes live for everyone at once, "
@@ -94,7 +95,7 @@ class HistoryPanel:
 
             async def go() -> None:
                 outcome = await run.io_bound(revert, self.services, self.ctx, number,
-                                             str(comment.value or ""))
+                                             str(comment.value or "")) or UNFINISHED
                 if not outcome.ok:
                     show_problem(box, outcome.text())
                     return

@@ -19,6 +19,8 @@ from components.admin.frame import CARD, MUTED, TITLE, flash
 from components.admin.saving import SaveOutcome, save_object, studio
 from components.live import notify
 
+# run.io_bound answers None when the app shuts down mid-save.
+UNFINISHED = SaveOutcome(False, message="The save did not finish; reload to see what is live.")
 TABS = (("fields", "Fields"), ("rules", "Validation rules"), ("views", "List views"),
         ("layout", "Page layout"), ("details", "Details"))
 
@@ -83,8 +85,9 @@ class ObjectEditor:
 
     # -- saving, shared by the tabs --------------------------------------------------------
     async def save(self, doc: dict[str, Any], comment: str) -> SaveOutcome:
-        return await run.io_bound(save_object, self.services, self.ctx, self.object_name,
-                                  doc, base_version=self.base_version, comment=comment)
+        outcome = await run.io_bound(save_object, self.services, self.ctx, self.object_name,
+                                     doc, base_version=self.base_version, comment=comment)
+        return outcome or UNFINISHED
 
     async def add_related_list(self, parent: str, field: str) -> None:
         """After a new lookup to `parent` was saved: list these records on its page."""
@@ -102,7 +105,7 @@ class ObjectEditor:
         outcome = await run.io_bound(
             save_object, self.services, self.ctx, parent, updated,
             base_version=live.version(),
-            comment=f"Related list of {self.object_name} on {parent}")
+            comment=f"Related list of {self.object_name} on {parent}") or UNFINISHED
         if not outcome.ok:
             notify(f"The related list on {parent} was not added: {outcome.text()}",
                    type="warning")

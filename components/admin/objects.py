@@ -90,7 +90,8 @@ class NewObjectDialog:
 
     def open(self) -> None:
         self.base_version = studio(self.panel.services).version()
-        with ui.dialog() as self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-lg").props(
+        self.dialog = ui.dialog().props('aria-label="New object"')
+        with self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-lg").props(
                 'data-testid="object-dialog"'):
             ui.label("New object").classes("text-lg font-semibold")
             self.label = ui.input("Label (singular)", placeholder="Project").props(
@@ -144,7 +145,8 @@ class NewObjectDialog:
             str(self.sharing.value), str(self.description.value or "").strip())
         outcome: SaveOutcome = await run.io_bound(
             save_object, self.panel.services, self.panel.ctx, name, doc,
-            base_version=self.base_version, comment=f"Create object {name}")
+            base_version=self.base_version, comment=f"Create object {name}") or SaveOutcome(
+            False, message="The save did not finish; reload to see what is live.")
         if not outcome.ok:
             show_problem(self.problem, outcome.text())
             return

@@ -19,7 +19,7 @@ from components.admin.frame import (
     section_heading,
     show_problem,
 )
-from components.admin.object_editor import diff_view
+from components.admin.object_editor import UNFINISHED, diff_view
 from components.admin.saving import save_permissions, studio
 
 ACTIONS = (("create", "Create"), ("read", "Read"), ("edit", "Edit"), ("delete", "Delete"),
@@ -173,7 +173,7 @@ class PermissionsPanel:
     async def save(self) -> None:
         outcome = await run.io_bound(save_permissions, self.services, self.ctx, self.role,
                                      self.doc, base_version=self.base_version,
-                                     comment=f"Change permissions of {self.role}")
+                                     comment=f"Change permissions of {self.role}") or UNFINISHED
         if not outcome.ok:
             show_problem(self.problem, outcome.text())
             if outcome.conflict:

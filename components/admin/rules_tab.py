@@ -70,7 +70,8 @@ class RuleDialog:
     def open(self) -> None:
         editor = self.editor
         fields = dict(editor.doc.get("fields") or {})
-        with ui.dialog().props("maximized-on-mobile") as self.dialog, ui.card().classes(
+        self.dialog = ui.dialog().props('aria-label="Validation rule"')
+        with self.dialog, ui.card().classes(
                 "p-5 gap-3 w-full max-w-2xl").props('data-testid="rule-dialog"'):
             ui.label("New validation rule" if self.index is None else
                      f"Rule · {self.rule.get('name')}").classes("text-lg font-semibold")

@@ -14,7 +14,7 @@ from app.objectql.errors import ObjectQLError
 
 
 def studio(services: Services) -> Any:
-    return services.studio  # type: ignore[attr-defined]
+    return services.studio
 
 
 @dataclass

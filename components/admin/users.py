@@ -108,7 +108,8 @@ class UsersPanel:
 
     def confirm_active(self, user: dict[str, Any], active: bool) -> None:
         verb = "Reactivate" if active else "Deactivate"
-        with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 max-w-md").props(
+        dialog = ui.dialog().props(f'aria-label="{verb} user"')
+        with dialog, ui.card().classes("p-5 gap-3 max-w-md").props(
                 'data-testid="user-active-dialog"'):
             ui.label(f"{verb} {user.get('name')}?").classes("text-lg font-semibold")
             ui.label("They are signed out everywhere at once and cannot sign in; their "
@@ -149,7 +150,8 @@ class UserDialog:
     def open(self) -> None:
         creating = self.user is None
         user = self.user or {}
-        with ui.dialog() as self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-lg").props(
+        self.dialog = ui.dialog().props('aria-label="User"')
+        with self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-lg").props(
                 'data-testid="user-dialog"'):
             ui.label("New user" if creating else f"Edit {user.get('name')}").classes(
                 "text-lg font-semibold")
@@ -243,7 +245,8 @@ class PasswordDialog:
         self.panel, self.user = panel, user
 
     def open(self) -> None:
-        with ui.dialog() as self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-md").props(
+        self.dialog = ui.dialog().props('aria-label="Reset password"')
+        with self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-md").props(
                 'data-testid="password-dialog"'):
             ui.label(f"Reset the password of {self.user.get('name')}").classes(
                 "text-lg font-semibold")

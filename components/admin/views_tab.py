@@ -93,7 +93,8 @@ class ViewDialog:
         editor, view = self.editor, self.view
         choices = field_choices(editor.doc)
         fields = editor.doc.get("fields") or {}
-        with ui.dialog().props("maximized-on-mobile") as self.dialog, ui.card().classes(
+        self.dialog = ui.dialog().props('aria-label="List view"')
+        with self.dialog, ui.card().classes(
                 "p-5 gap-3 w-full max-w-3xl").props('data-testid="view-dialog"'):
             ui.label("New list view" if self.name is None else
                      f"List view · {view.get('label') or self.name}").classes(
@@ -181,7 +182,7 @@ class ViewDialog:
                 for column in view["columns"]:
                     with ui.element("th").classes(f"text-left text-xs {MUTED} px-2"):
                         ui.label(field_choices(self.editor.doc).get(column, column))
-            for row in rows:
+            for row in rows or []:
                 with ui.element("tr").classes("border-t border-slate-100 dark:border-slate-800"):
                     for column in view["columns"]:
                         with ui.element("td").classes("px-2 py-1"):
