@@ -96,7 +96,10 @@ class BriefingCard:
                 with ui.column().classes("grow min-w-0 gap-1"):
                     self.summary = ui.label().classes(
                         "text-sm leading-relaxed text-slate-800 dark:text-slate-100 "
-                        "whitespace-pre-line").props('data-testid="briefing-summary"')
+                        "whitespace-pre-line").props(
+                        # Polite and busy while it streams: a screen reader reads the
+                        # summary once when it is written, not every few words.
+                        'data-testid="briefing-summary" aria-live="polite" aria-busy="false"')
                     self.skeleton = ui.column().classes("w-full gap-2")
                 self.gauge_box = ui.column().classes("items-center gap-0 shrink-0")
             self.body = ui.column().classes("w-full gap-3")
@@ -162,6 +165,7 @@ class BriefingCard:
         self.chip_box.clear()
         self.gauge_box.clear()
         self.status.set_text("Writing …")
+        self.summary.props('aria-busy="true"')
         try:
             async for event in self.service.run(job):
                 if event.kind == "delta":
@@ -178,6 +182,8 @@ class BriefingCard:
         except Exception:
             log.exception("briefing stream failed")
             self._failed("The briefing could not be generated.")
+        finally:
+            self.summary.props('aria-busy="false"')
 
     def cancel(self) -> None:
         if self.task is not None and not self.task.done():

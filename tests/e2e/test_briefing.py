@@ -42,6 +42,9 @@ def test_briefing_streams_regenerates_and_makes_a_task(page: Any, live_server: s
     expect(card.get_by_test_id("briefing-points")).to_be_visible()
     expect(card.get_by_test_id("briefing-sentiment")).to_be_visible()
     expect(card.get_by_test_id("briefing-engagement")).to_be_visible()
+    # A screen reader hears the summary once it is written, not word by word.
+    expect(summary).to_have_attribute("aria-live", "polite")
+    expect(summary).to_have_attribute("aria-busy", "false")
     expect(card).to_contain_text(f"Labs rollout {tag}")
     expect(card).not_to_contain_text(secret)
     expect(card).not_to_contain_text("910,000")
