@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from components.admin.documents import SHARING_MODELS
-from components.admin.frame import CARD, MUTED, problem_box, section_heading, show_problem
+from components.admin.frame import CARD, MUTED, problem_box, section_heading
 
 if TYPE_CHECKING:
     from components.admin.object_editor import ObjectEditor
@@ -56,10 +56,8 @@ class DetailsTab:
                 doc[key] = value
             else:
                 doc.pop(key, None)
-        outcome = await self.editor.save(doc, f"Change details of {self.editor.object_name}")
-        if not outcome.ok:
-            show_problem(self.problem, outcome.text())
-            if outcome.conflict:
-                self.editor.show_conflict(outcome)
+        comment = f"Change details of {self.editor.object_name}"
+        outcome = await self.editor.save_or_report(doc, comment, self.problem)
+        if outcome is None:
             return
         self.editor.saved("Details saved", outcome, tab="details")

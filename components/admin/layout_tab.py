@@ -11,7 +11,7 @@ from nicegui import ui
 
 from app.metadata.models import SYSTEM_FIELD_NAMES
 from components.admin.expression_input import ExpressionInput
-from components.admin.frame import CARD, MUTED, problem_box, section_heading, show_problem
+from components.admin.frame import CARD, MUTED, problem_box, section_heading
 from components.admin.ordered_picker import OrderedPicker
 from components.admin.views_tab import field_choices
 
@@ -205,11 +205,9 @@ class LayoutTab:
             if not section.get("visible_when"):
                 section.pop("visible_when", None)
         doc.setdefault("page_layouts", {})[LAYOUT] = layout
-        outcome = await self.editor.save(doc, f"Change the page layout of "
-                                              f"{self.editor.object_name}")
-        if not outcome.ok:
-            show_problem(self.problem, outcome.text())
-            if outcome.conflict:
-                self.editor.show_conflict(outcome)
+        comment = (f"Change the page layout of "
+                   f"{self.editor.object_name}")
+        outcome = await self.editor.save_or_report(doc, comment, self.problem)
+        if outcome is None:
             return
         self.editor.saved("Layout saved", outcome, tab="layout")

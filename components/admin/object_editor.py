@@ -15,7 +15,7 @@ from app.core import Services
 from app.objectql.context import Context
 from app.objectql.errors import NotFound
 from components.admin import documents
-from components.admin.frame import CARD, MUTED, TITLE, flash
+from components.admin.frame import CARD, MUTED, TITLE, flash, show_problem
 from components.admin.saving import SaveOutcome, save_object, studio
 from components.live import notify
 
@@ -88,6 +88,18 @@ class ObjectEditor:
         outcome = await run.io_bound(save_object, self.services, self.ctx, self.object_name,
                                      doc, base_version=self.base_version, comment=comment)
         return outcome or UNFINISHED
+
+    async def save_or_report(self, doc: dict[str, Any], comment: str, problem: ui.label
+                             ) -> SaveOutcome | None:
+        """Save; on a refusal show its messages in `problem` (and a conflict's diff above
+        everything) and answer None."""
+        outcome = await self.save(doc, comment)
+        if outcome.ok:
+            return outcome
+        show_problem(problem, outcome.text())
+        if outcome.conflict:
+            self.show_conflict(outcome)
+        return None
 
     async def add_related_list(self, parent: str, field: str) -> None:
         """After a new lookup to `parent` was saved: list these records on its page."""

@@ -52,11 +52,9 @@ class RulesTab:
     async def remove(self, index: int) -> None:
         doc = copy.deepcopy(self.editor.doc)
         removed = doc["validation_rules"].pop(index)
-        outcome = await self.editor.save(doc, f"Remove validation rule {removed.get('name')}")
-        if not outcome.ok:
-            show_problem(self.problem, outcome.text())
-            if outcome.conflict:
-                self.editor.show_conflict(outcome)
+        comment = f"Remove validation rule {removed.get('name')}"
+        outcome = await self.editor.save_or_report(doc, comment, self.problem)
+        if outcome is None:
             return
         self.editor.saved(f"Rule {removed.get('name')} removed", outcome, tab="rules")
 
@@ -114,12 +112,10 @@ class RuleDialog:
             rules.append(rule)
         else:
             rules[self.index] = rule
-        outcome = await self.editor.save(doc, f"{'Add' if self.index is None else 'Change'} "
-                                              f"validation rule {name}")
-        if not outcome.ok:
-            show_problem(self.problem, outcome.text())
-            if outcome.conflict:
-                self.editor.show_conflict(outcome)
+        comment = (f"{'Add' if self.index is None else 'Change'} "
+                   f"validation rule {name}")
+        outcome = await self.editor.save_or_report(doc, comment, self.problem)
+        if outcome is None:
             return
         self.dialog.close()
         self.editor.saved(f"Rule {name} saved", outcome, tab="rules")

@@ -73,11 +73,9 @@ class ViewsTab:
     async def remove(self, name: str) -> None:
         doc = copy.deepcopy(self.editor.doc)
         doc["list_views"].pop(name, None)
-        outcome = await self.editor.save(doc, f"Remove list view {name}")
-        if not outcome.ok:
-            show_problem(self.problem, outcome.text())
-            if outcome.conflict:
-                self.editor.show_conflict(outcome)
+        comment = f"Remove list view {name}"
+        outcome = await self.editor.save_or_report(doc, comment, self.problem)
+        if outcome is None:
             return
         self.editor.saved(f"View {name} removed", outcome, tab="views")
 
@@ -204,12 +202,10 @@ class ViewDialog:
             show_problem(self.problem, f"A view named '{name}' exists already.")
             return
         doc.setdefault("list_views", {})[name] = view
-        outcome = await self.editor.save(doc, f"{'Add' if self.name is None else 'Change'} "
-                                              f"list view {name}")
-        if not outcome.ok:
-            show_problem(self.problem, outcome.text())
-            if outcome.conflict:
-                self.editor.show_conflict(outcome)
+        comment = (f"{'Add' if self.name is None else 'Change'} "
+                   f"list view {name}")
+        outcome = await self.editor.save_or_report(doc, comment, self.problem)
+        if outcome is None:
             return
         self.dialog.close()
         self.editor.saved(f"View {view.get('label') or name} saved", outcome, tab="views")
