@@ -32,11 +32,15 @@ class Violation:
         return f"{self.rule} ({self.impact}): {self.help}\n      {shown}{more}"
 
 
-def axe_violations(page: Any, impacts: tuple[str, ...] = BLOCKING) -> list[Violation]:
-    """Run axe-core on the page as it is now; violations of the given impacts."""
+def axe_violations(page: Any, impacts: tuple[str, ...] = BLOCKING,
+                   within: str | None = None) -> list[Violation]:
+    """Run axe-core on the page as it is now (or on the element `within` selects);
+    violations of the given impacts."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_FILE_PATH))
-    result = page.evaluate("(options) => axe.run(document, options)", OPTIONS)
+    result = page.evaluate("([within, options]) => axe.run("
+                           "within ? document.querySelector(within) : document, options)",
+                           [within, OPTIONS])
     return [Violation(v["id"], v["impact"], v["help"],
                       [" ".join(map(str, n["target"])) + "  " + n["html"][:160] + "  "
                        + "; ".join(c["message"] for c in n.get("any", []) + n.get("all", []))
