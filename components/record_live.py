@@ -10,9 +10,10 @@ back as events too; they are recognised by their version, which the page already
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
-from nicegui import run
+from nicegui import background_tasks, run, ui
 
 from app.events import ChangeEvent
 from app.objectql.context import Context
@@ -51,6 +52,7 @@ class RecordFollower:
         # A short debounce: one record sees few bursts, and the user is looking at it.
         self.live = LiveUpdates(self._concerns, self._catch_up, debounce=0.1)
         self._changed_by: str | None = None
+        self._client = ui.context.client
 
     def _concerns(self, event: ChangeEvent) -> bool:  # any thread
         view = self.view
@@ -64,6 +66,13 @@ class RecordFollower:
         return False  # the echo of this page's own save, or an older event
 
     async def _catch_up(self) -> None:
+        if any(isinstance(element, ui.dialog) and element.value
+               for element in list(self._client.elements.values())):
+            # A dialog is in use (a lead's conversion, a loss reason ...): redrawing the
+            # page under it would close it. Look again once it may be closed.
+            asyncio.get_running_loop().call_later(
+                1.0, lambda: background_tasks.create(self._catch_up(), name="live-update"))
+            return
         view, ql, ctx = self.view, self.view.ql, self.view.ctx
         from components.record_view import load_record
 
