@@ -114,6 +114,11 @@ def test_cancelled_loss_reason_leaves_the_card(live_server: str, page: Any) -> N
     assert deal["stage"] == stage
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "boards are live now: the PATCH below reaches the board (0.1 s debounce) before the "
+    "drag, so the card is no longer stale; needs a change the board cannot hear (another "
+    "process without Redis). The stale-version refusal itself is tested in "
+    "tests/integration/test_writes.py"))
 def test_a_stale_card_goes_back_with_a_readable_message(live_server: str, page: Any) -> None:
     open_board(page, live_server)
     card_id, stage = open_card(page)
