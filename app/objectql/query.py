@@ -167,3 +167,16 @@ def parse_query(data: Any, *, max_limit: int = MAX_LIMIT) -> Query | AggregateQu
         expand=parse_expand(data.get("expand")),
         search=search,
     )
+
+
+def aggregate_order(sort: Any, labels: dict[str, Any], group_cols: list[Any]) -> list[Any]:
+    """ORDER BY of an aggregate: only its own columns; empty values sort like find() (first
+    ascending, last descending, on every backend); by the groups when no sort is given."""
+    order = []
+    for name, direction in parse_sort(sort):
+        if name not in labels:
+            raise QueryError(f"aggregate results can only be sorted by "
+                             f"{', '.join(labels)}, not '{name}'")
+        order.append(labels[name].desc().nulls_last() if direction == "desc"
+                     else labels[name].asc().nulls_first())
+    return order or [c.asc() for c in group_cols]

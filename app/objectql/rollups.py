@@ -27,7 +27,7 @@ from app.metadata.models import ObjectDef
 from app.objectql.buckets import split_bucket
 from app.objectql.context import Context
 from app.objectql.errors import QueryError
-from app.objectql.query import parse_sort
+from app.objectql.query import aggregate_order
 from app.storage.rollups import COUNT, RollupSpec, count_column, sum_column
 
 if TYPE_CHECKING:
@@ -268,13 +268,6 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
         stmt = stmt.group_by(*[table.c[split_bucket(g)[0]] for g in group_by]).having(
             rows_in > 0)
     labels = {c.name: c for c in [*group_cols, *agg_cols]}
-    order = []
-    for name, direction in parse_sort(sort):
-        if name not in labels:
-            raise QueryError(f"aggregate results can only be sorted by "
-                             f"{', '.join(labels)}, not '{name}'")
-        order.append(labels[name].desc().nulls_last() if direction == "desc"
-                     else labels[name].asc().nulls_first())
-    stmt = stmt.order_by(*(order or [c.asc() for c in group_cols])).limit(limit)
+    stmt = stmt.order_by(*aggregate_order(sort, labels, group_cols)).limit(limit)
     with ql._reading() as conn:
         return [dict(r._mapping) for r in conn.execute(stmt)]

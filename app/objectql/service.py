@@ -34,7 +34,14 @@ from app.objectql.context import Context
 from app.objectql.errors import NotFound, PermissionDenied, QueryError
 from app.objectql.limits import check_filters, check_search
 from app.objectql.plans import FindPlan, bind, filter_shape
-from app.objectql.query import MAX_LIMIT, AggregateQuery, Query, parse_query, parse_sort
+from app.objectql.query import (
+    MAX_LIMIT,
+    AggregateQuery,
+    Query,
+    aggregate_order,
+    parse_query,
+    parse_sort,
+)
 from app.objectql.security import OpenSecurity, SecurityPolicy
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
@@ -576,16 +583,8 @@ class ObjectQL:
             stmt = stmt.where(where)
         if group_cols:
             stmt = stmt.group_by(*grouped)
-        order = []
         labels = {c.name: c for c in [*group_cols, *agg_cols]}
-        for name, direction in parse_sort(sort):
-            if name not in labels:
-                raise QueryError(f"aggregate results can only be sorted by "
-                                 f"{', '.join(labels)}, not '{name}'")
-            # Empty values sort like find(): first ascending, last descending, on every backend.
-            order.append(labels[name].desc().nulls_last() if direction == "desc"
-                         else labels[name].asc().nulls_first())
-        stmt = stmt.order_by(*(order or [c.asc() for c in group_cols])).limit(_inline(limit))
+        stmt = stmt.order_by(*aggregate_order(sort, labels, group_cols)).limit(_inline(limit))
         with self._reading() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 

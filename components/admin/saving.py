@@ -4,6 +4,7 @@ problems next to what they are about, a conflict with the other admin's diff."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,11 +65,10 @@ def _conflict(exc: MetadataConflict) -> SaveOutcome:
         "change is below: reload to start from it, then apply yours again."))
 
 
-def save_object(services: Services, ctx: Context, name: str, document: dict[str, Any], *,
-                base_version: int, comment: str) -> SaveOutcome:
+def _outcome(call: Callable[[], Any]) -> SaveOutcome:
+    """Run one studio change and say how it went, in the form the editors show."""
     try:
-        info = studio(services).save_object(ctx, name, document, base_version=base_version,
-                                            comment=comment)
+        info = call()
     except MetadataRefused as exc:
         return refused(list(exc.problems))
     except MetadataConflict as exc:
@@ -78,30 +78,20 @@ def save_object(services: Services, ctx: Context, name: str, document: dict[str,
     return SaveOutcome(True, version=getattr(info, "number", None))
 
 
+def save_object(services: Services, ctx: Context, name: str, document: dict[str, Any], *,
+                base_version: int, comment: str) -> SaveOutcome:
+    return _outcome(lambda: studio(services).save_object(
+        ctx, name, document, base_version=base_version, comment=comment))
+
+
 def save_permissions(services: Services, ctx: Context, role: str, document: dict[str, Any], *,
                      base_version: int, comment: str) -> SaveOutcome:
-    try:
-        info = studio(services).save_permissions(ctx, role, document,
-                                                 base_version=base_version, comment=comment)
-    except MetadataRefused as exc:
-        return refused(list(exc.problems))
-    except MetadataConflict as exc:
-        return _conflict(exc)
-    except ObjectQLError as exc:
-        return SaveOutcome(False, message=exc.message)
-    return SaveOutcome(True, version=getattr(info, "number", None))
+    return _outcome(lambda: studio(services).save_permissions(
+        ctx, role, document, base_version=base_version, comment=comment))
 
 
 def revert(services: Services, ctx: Context, number: int, comment: str) -> SaveOutcome:
-    try:
-        info = studio(services).revert(ctx, number, comment=comment)
-    except MetadataRefused as exc:
-        return refused(list(exc.problems))
-    except MetadataConflict as exc:
-        return _conflict(exc)
-    except ObjectQLError as exc:
-        return SaveOutcome(False, message=exc.message)
-    return SaveOutcome(True, version=getattr(info, "number", None))
+    return _outcome(lambda: studio(services).revert(ctx, number, comment=comment))
 
 
 def check_object(services: Services, name: str, document: dict[str, Any]) -> list[Problem]:
