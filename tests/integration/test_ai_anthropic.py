@@ -245,7 +245,7 @@ async def _cancel_mid_stream(sqlite_services, fake) -> None:  # type: ignore[no-
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(50):
+    for _ in range(300):  # the fake hears the disconnect on its next write (≤ 0.05 s away)
         if fake.disconnects:
             break
         await asyncio.sleep(0.05)

@@ -51,8 +51,11 @@ class Pair:
 
 
 def catch_up(pair: Pair, seconds: float = 30) -> None:
-    """Wait until the standby has replayed everything the primary has written so far."""
-    target = pair.sql(pair.primary, "SELECT pg_current_wal_lsn()::text")
+    """Wait until the standby has replayed everything the primary has written so far.
+
+    The insert position, not the write position: with synchronous_commit=off (the default)
+    a commit record can still sit in the WAL buffer, behind pg_current_wal_lsn()."""
+    target = pair.sql(pair.primary, "SELECT pg_current_wal_insert_lsn()::text")
     _wait(lambda: bool(pair.sql(pair.replica, "SELECT pg_last_wal_replay_lsn() >= "
                                               f"'{target}'::pg_lsn")), seconds)
 
@@ -91,7 +94,8 @@ def pair() -> Iterator[Pair]:
         base = f"postgresql+psycopg://postgres@127.0.0.1:{primary_port}"
         Pair("", "", standby_dir, run).sql(f"{base}/postgres", "CREATE DATABASE hotcrm")
         run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres",
-            "-D", str(standby_dir), "-R", "-X", "stream", "--no-sync")
+            "-D", str(standby_dir), "-R", "-X", "stream", "--no-sync",
+            "--checkpoint=fast")  # a spread checkpoint waits ~90 s on an idle primary
         with (standby_dir / "postgresql.auto.conf").open("a") as conf:
             conf.write(f"port={standby_port}\nhot_standby=on\n")
         run("pg_ctl", "-D", str(standby_dir), "-l", str(root / "standby.log"), "-w", "start")

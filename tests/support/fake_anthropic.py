@@ -89,6 +89,9 @@ class FakeAnthropic:
             pieces = [text[i:i + self.chunk_size] for i in range(0, len(text), self.chunk_size)]
             for n, piece in enumerate(pieces):
                 if self.behaviour == "cut" and n == len(pieces) // 2:
+                    # Let the events so far reach the client first: a cut stream, not a
+                    # refused connection (a reset can discard unread bytes on the client).
+                    await asyncio.sleep(0.2)
                     raise ConnectionResetError("fake: connection cut mid-stream")
                 if self.behaviour == "error_event" and n == len(pieces) // 2:
                     yield _sse("error", {"type": "error", "error": {

@@ -123,7 +123,9 @@ def answer_from_text(splitter: SummarySplitter) -> Any:
     return parse_answer(raw, summary=splitter.summary)
 
 
-def _reason(exc: BaseException) -> ProviderError:
+def _reason(exc: BaseException, *, opened: bool = False) -> ProviderError:
+    """A readable reason for a failed briefing. `opened`: the stream had begun, so a lost
+    connection broke it off (the server was reached)."""
     import anthropic
 
     if isinstance(exc, ProviderError):
@@ -147,7 +149,7 @@ def _reason(exc: BaseException) -> ProviderError:
         if status < 400:  # an `error` event in the middle of a started stream
             return ProviderError("the model's stream broke off", kind="stream")
         return ProviderError(f"the model refused the request ({status})", kind="bad_request")
-    if isinstance(exc, anthropic.APIConnectionError):
+    if isinstance(exc, anthropic.APIConnectionError) and not opened:
         return ProviderError("the model could not be reached", kind="connection")
     if isinstance(exc, MalformedAnswer):
         return ProviderError("the model's answer was malformed", kind="malformed")
@@ -183,6 +185,7 @@ class AnthropicProvider:
         if not self.settings.api_key:
             raise ProviderError("no API key is configured", kind="auth")
         splitter = SummarySplitter()
+        opened = False  # the model answered 200 and its event stream began
         try:
             async with asyncio.timeout(TOTAL_DEADLINE), \
                     self.client().messages.stream(
@@ -190,6 +193,7 @@ class AnthropicProvider:
                         system=SYSTEM_PROMPT,
                         messages=[{"role": "user", "content": user_message(context)}],
                     ) as stream:
+                opened = True
                 async for text in stream.text_stream:
                     fresh = splitter.feed(text)
                     if fresh:
@@ -199,7 +203,7 @@ class AnthropicProvider:
                 raise ProviderError("the model declined to answer", kind="refusal")
             answer = answer_from_text(splitter)
         except Exception as exc:  # every failure becomes a readable reason (and a fallback)
-            raise _reason(exc) from exc
+            raise _reason(exc, opened=opened) from exc
         usage = message.usage
         yield Final(answer, input_tokens=int(usage.input_tokens or 0),
                     output_tokens=int(usage.output_tokens or 0))
