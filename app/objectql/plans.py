@@ -10,9 +10,11 @@ statement takes as named parameters (`s0`, `s1`, ... in the order the compiler m
 them).
 
 Only plain comparisons (`=`, `!=`, `<`, `<=`, `>`, `>=` against a text, number or yes/no
-value) are parameters. Anything whose SQL depends on the value — null, lists (`in`,
-`between`), text patterns, date tokens like `this_month` (they depend on today), `$user`
-— makes the call take the ordinary path, as does a search. The cache lives in ObjectQL's
+value, or `$user`) are parameters; `$user` binds the caller's id, which the key holds
+anyway, so "my records" views — the commonest list of all — reuse their statement. Anything
+whose SQL depends on the value — null, lists (`in`, `between`), text patterns, date tokens
+like `this_month` (they depend on today), other `$` tokens — makes the call take the
+ordinary path, as does a search. The cache lives in ObjectQL's
 plan dictionary, which a metadata or permission change empties (apply_registry), and
 the registry's identity is part of the key besides.
 """
@@ -37,18 +39,19 @@ class FindPlan:
     nested: bool  # rows carry expanded lookups ($lookup$field columns)
 
 
-def filter_shape(filters: list[Any]) -> tuple[tuple[Any, ...], list[Any]] | None:
+def filter_shape(filters: list[Any], user_id: str | None = None
+                 ) -> tuple[tuple[Any, ...], list[Any]] | None:
     """(shape, values) of `filters` when every condition is a plain comparison with a
-    scalar value; None when any part must be compiled with its value (or is malformed:
-    the ordinary path reports that)."""
+    scalar value (`$user` standing for `user_id`); None when any part must be compiled
+    with its value (or is malformed: the ordinary path reports that)."""
     values: list[Any] = []
     if not filters:
         return (), values
-    shape = _shape(filters, values, 0)
+    shape = _shape(filters, values, 0, user_id)
     return None if shape is None else (shape, values)
 
 
-def _shape(items: list[Any], values: list[Any], depth: int) -> Any:
+def _shape(items: list[Any], values: list[Any], depth: int, user_id: str | None) -> Any:
     if depth > MAX_DEPTH:
         return None
     # The same test as the compiler's _is_condition, so both walk the filters alike.
@@ -59,6 +62,11 @@ def _shape(items: list[Any], values: list[Any], depth: int) -> Any:
         if op not in SCALAR_OPERATORS or isinstance(value, bool | list | dict) \
                 or not isinstance(value, str | int | float):
             return None
+        if value == "$user" and user_id:
+            # Its own kind in the shape: the first call of the shape is compiled, so
+            # `$user` on a field that is not a user lookup is refused there.
+            values.append(user_id)
+            return ("?", path, op, "$user")
         if isinstance(value, str) and (value.startswith("$") or is_date_token(value)):
             return None
         values.append(value)
@@ -70,7 +78,7 @@ def _shape(items: list[Any], values: list[Any], depth: int) -> Any:
         if isinstance(item, str) and item.lower() in ("and", "or"):
             parts.append(item.lower())
         elif isinstance(item, list):
-            inner = _shape(item, values, depth + 1)
+            inner = _shape(item, values, depth + 1, user_id)
             if inner is None:
                 return None
             parts.append(inner)

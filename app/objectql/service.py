@@ -383,7 +383,7 @@ class ObjectQL:
         when its SQL depends on more than the shape (see plans.py)."""
         if search and search.strip():
             return None, []
-        shaped = filter_shape(filters)
+        shaped = filter_shape(filters, ctx.user_id)
         if shaped is None:
             return None, []
         try:
@@ -497,20 +497,36 @@ class ObjectQL:
         inner_sub = inner.limit(_inline(cap + 1)).subquery()
         return select(func.count()).select_from(inner_sub)
 
-    def _count(self, conn: Connection, b: SelectBuilder, where: ColumnElement[bool] | None,
-               cap: int = COUNT_CAP) -> tuple[int, bool]:
-        n = conn.execute(self._count_statement(b, where, cap)).scalar_one()
-        return (cap, True) if n > cap else (int(n), False)
-
     def count(self, ctx: Context, object_name: str, *, filters: list[Any] | None = None,
               search: str | None = None, cap: int = COUNT_CAP) -> tuple[int, bool]:
         """(count, capped): counting stops at `cap` so it never dominates latency."""
         obj = self.object(object_name)
         self.security.check_object(ctx, obj, "read")
+        filters = list(filters or [])
+        shaped = None if search and search.strip() else filter_shape(filters, ctx.user_id)
+        key = None
+        if shaped is not None:  # a reusable statement per shape, as find() has
+            key = ("count", id(self._registry), obj.name, ctx.role, ctx.is_system,
+                   ctx.user_id, ctx.subordinate_ids, shaped[0], cap)
+            plan = self._plans.get(key)
+            if plan is not None:
+                check_filters(filters)
+                with self._reading() as conn:
+                    n = conn.execute(plan.statement, bind(plan, shaped[1])).scalar_one()
+                return (cap, True) if n > cap else (int(n), False)
         b = self._builder(ctx, obj)
-        where = self._where(ctx, b, obj, list(filters or []), search)
+        if key is not None:
+            b.slots = []
+        where = self._where(ctx, b, obj, filters, search)
+        statement = self._count_statement(b, where, cap)
+        params: dict[str, Any] = {}
+        if key is not None and shaped is not None:
+            plan = FindPlan(statement, None, tuple(b.slots or ()), False)
+            self._remember(key, plan)
+            params = bind(plan, shaped[1])
         with self._reading() as conn:
-            return self._count(conn, b, where, cap)
+            n = conn.execute(statement, params).scalar_one()
+        return (cap, True) if n > cap else (int(n), False)
 
     def find_one(self, ctx: Context, object_name: str, **kwargs: Any) -> dict[str, Any] | None:
         records = self.find(ctx, object_name, limit=1, **kwargs).records

@@ -78,6 +78,46 @@ def _deals_oracle(services: Services, owner_ids: list[str]) -> list[str]:
                                  {f"o{i}": o for i, o in enumerate(owner_ids)}).scalars())
 
 
+def test_my_records_views_reuse_one_statement_per_user(services: Services, team: Team) -> None:
+    """`owner = $user` (every "My ..." view) binds the caller's id: each caller gets their
+    own rows — the oracle — and the second call of a shape reuses the first's statement."""
+    ql = services.ql
+    _accounts(ql, team)
+    for _ in range(2):
+        for ctx in (team.admin, team.rep_a, team.rep_b):
+            mine = [r["name"] for r in ql.find(ctx, "account", fields=["name"], sort="name",
+                                               filters=[["owner", "=", "$user"]],
+                                               limit=50).records]
+            assert mine == _visible_names(services, [str(ctx.user_id)], "")
+    keys = [k for k in ql._plans if k[0] == "find" and k[2] == "account"
+            and k[7] == ("id", "name") and k[9] == (("?", "owner", "=", "$user"),)]
+    assert len(keys) == 3, "one statement per caller, reused on the second round"
+    # `$user` on a field that is no user lookup is refused, even once a literal value
+    # of the same field has a statement.
+    ql.find(team.admin, "account", filters=[["name", "=", "Alpha"]])
+    for _ in range(2):
+        with pytest.raises(QueryError, match=r"\$user"):
+            ql.find(team.admin, "account", filters=[["name", "=", "$user"]])
+
+
+def test_counts_reuse_their_statement_and_stay_exact(services: Services, team: Team) -> None:
+    ql = services.ql
+    _accounts(ql, team)
+    everyone = [str(team.rep_a.user_id), str(team.rep_b.user_id)]
+    for ctx, owners in ((team.admin, everyone), (team.rep_a, everyone),  # public read
+                        (team.admin, everyone)):
+        for prefix in ("Alpha", "Charlie", "Bravo"):
+            assert ql.count(ctx, "account", filters=[["name", ">=", prefix]]) == \
+                (len(_visible_names(services, owners, prefix)), False)
+    keys = [k for k in ql._plans if k[0] == "count" and k[2] == "account"]
+    assert len(keys) == 2, "one statement per caller and shape"
+    ql.insert(team.rep_a, "account", {"name": "Delta", "phone": "+1 555 0100"})
+    assert ql.count(team.rep_a, "account", filters=[["name", ">=", "Delta"]]) == (1, False)
+    assert ql.count(team.rep_a, "account", filters=[["owner", "=", "$user"]]) == (4, False)
+    with pytest.raises(QueryError, match="annual_revenue"):
+        ql.count(team.admin, "account", filters=[["annual_revenue", ">", "lots"]])
+
+
 def test_each_caller_keeps_their_row_filter(services: Services, team: Team) -> None:
     ql = services.ql
     _accounts(ql, team)
