@@ -15,6 +15,7 @@ Anything else returns None and the caller runs the query on the base table.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -96,14 +97,23 @@ def apply(conn: Connection, spec: RollupSpec, table: Table,
         row.update({name: int(v) if name == COUNT or name.startswith("c__") else v
                     for name, v in zip(measures, values, strict=True)})
         rows.append(row)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(spec.key_columns),
-        set_={name: table.c[name] + stmt.excluded[name] for name in measures})
-    conn.execute(stmt, rows)
-    # Groups that reached zero rows go, so the table holds only groups that exist.
-    conn.execute(table.delete().where(table.c[COUNT] == 0))
+    statements = _statements.get(table)
+    if statements is None:  # built once per table: building costs more than running it
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(table)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=list(spec.key_columns),
+            set_={name: table.c[name] + upsert.excluded[name] for name in measures})
+        statements = _statements[table] = (upsert, table.delete().where(table.c[COUNT] == 0))
+    upsert, drop_empty = statements
+    conn.execute(upsert, rows)
+    # Groups that reached zero rows go, so the table holds only groups that exist; only a
+    # change that took rows out of a group can empty it (never a plain insert).
+    if any(values[0] < 0 for values in found.values()):
+        conn.execute(drop_empty)
+
+
+_statements: weakref.WeakKeyDictionary[Table, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 
 
 # -- reading -----------------------------------------------------------------------------
