@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from app.auth.identity import Identities
 from app.core import Services, build_services
@@ -94,9 +96,22 @@ def _empty(services: Services) -> None:
     """DELETE children before parents: on tiny tables it is far cheaper than TRUNCATE,
     which on PostgreSQL rewrites every table's files."""
     tables = list(reversed(services.ql.schema.metadata.sorted_tables))
-    with services.engine.begin() as conn:
-        for table in tables:
-            conn.execute(delete(table))
+    try:
+        with services.engine.begin() as conn:
+            for table in tables:
+                conn.execute(delete(table))
+    except OperationalError as exc:
+        # Seen only on SQLite, only when a slow module (the replica test's 90 s base backup)
+        # ran before on the same worker: a pooled connection answers "no such table" for a
+        # table the file holds (a fresh connection sees it). Cause not yet understood;
+        # fresh connections clear it, and a second failure is a real one.
+        if services.engine.dialect.name != "sqlite" or "no such table" not in str(exc):
+            raise
+        warnings.warn(f"SQLite pool reset after: {exc.orig}", stacklevel=1)
+        services.engine.dispose()
+        with services.engine.begin() as conn:
+            for table in tables:
+                conn.execute(delete(table))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
