@@ -49,8 +49,14 @@ class EventBus:
         self._relays: list[Listener] = []
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Returns the unsubscribe function (safe to call more than once)."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
 
     def add_relay(self, relay: Listener) -> Callable[[], None]:
         """`relay` receives every change made in this process (to send it elsewhere)."""

@@ -37,7 +37,10 @@ class LiveUpdates:
 
     def _on_change(self, event: ChangeEvent) -> None:  # any thread
         if event.is_resync or self._wants(event):
-            self._loop.call_soon_threadsafe(self._schedule)
+            try:
+                self._loop.call_soon_threadsafe(self._schedule)
+            except RuntimeError:  # the page's loop has ended (server shutdown, a test app)
+                self.close()
 
     def _schedule(self) -> None:  # the page's loop
         if self._pending is None:
