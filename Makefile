@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint typecheck bench seed-large screenshots clean fuzz
+.PHONY: run test install lint typecheck bench seed-large screenshots clean fuzz css
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: $(STAMP)
 
 seed-large: $(STAMP)
 	$(VENV)/bin/hotcrm seed --scale large
+
+# Rebuild app/static/hotcrm-tailwind.css after adding a Tailwind class (needs Node + npm).
+css: $(STAMP)
+	PY=$(PY) bash scripts/build_tailwind.sh
 
 screenshots: $(STAMP)
 	$(PY) scripts/screenshots.py
