@@ -4,6 +4,7 @@ without `scripts/build_tailwind.sh` would silently have no style."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -14,6 +15,14 @@ from app.server import TAILWIND_CSS
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [*ROOT.glob("pages/**/*.py"), *ROOT.glob("components/**/*.py")]
 CLASSES_CALL = re.compile(r'\.classes\(\s*((?:f?"[^"]*"\s*)+)')
+# What a Tailwind utility looks like (variants, then one of the families the pages use).
+UTILITY = re.compile(
+    r"(?:(?:dark|hover|focus|focus-visible|sm|md|lg|xl|2xl|group-hover):)*-?"
+    r"(?:(?:bg|text|ring|border|rounded|p[xytrbl]?|m[xytrbl]?|gap|w|h|min-w|max-w|min-h|"
+    r"max-h|font|leading|tracking|grid-cols|col-span|items|justify|shrink|grow|opacity|"
+    r"shadow|z|top|left|right|bottom|inset|space-[xy]|divide|outline|line-clamp|"
+    r"whitespace|overflow|break)-[a-z0-9./\[\]#%-]+|flex|grid|block|inline-flex|hidden|"
+    r"truncate|underline|italic|uppercase|shrink-0|grow)")
 # Classes that only mark an element for tests and scripts; they carry no style.
 MARKERS = {"record-count", "hotcrm-grid", "dash-filters"}
 
@@ -27,12 +36,20 @@ def _css_identifier(token: str) -> str:
 
 
 def _requested_classes() -> dict[str, Path]:
+    """Every token of a `.classes("...")` literal, and every Tailwind-looking token of any
+    other string (class constants, chip colours, the grid's Vue slot)."""
     found: dict[str, Path] = {}
     for source in SOURCES:
-        for call in CLASSES_CALL.finditer(source.read_text()):
+        text = source.read_text()
+        for call in CLASSES_CALL.finditer(text):
             for literal in re.findall(r'"([^"]*)"', call.group(1)):
                 for token in literal.split():
                     if "{" not in token and "}" not in token:
+                        found.setdefault(token, source)
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for token in re.split(r"[\s'\"]+", node.value):
+                    if UTILITY.fullmatch(token):
                         found.setdefault(token, source)
     return found
 
