@@ -210,20 +210,35 @@ def _stacked(data: dict[str, Any], option_colors: dict[str, dict[str, str]], hov
 
 
 def csv_rows(data: dict[str, Any], title: str) -> list[list[Any]]:
-    """A widget's data as a table (header first) for its CSV download."""
-    labels = data.get("labels", {})
-
-    def show(column: str, value: Any) -> Any:
-        return labels.get(column, {}).get(value, value) if isinstance(value, str) else value
-
+    """A widget's data as a table for its CSV download: a header of column labels, then
+    its rows as the API gives them — picklist values and lookups by their labels, numbers
+    as plain numbers (no currency sign, no thousands separator: a spreadsheet adds
+    those), empty values as empty cells."""
     if data.get("kind") == "kpi":
-        header = ["figure", "value", "previous", "change_percent"]
-        return [header, [title, data.get("value"), data.get("previous"), data.get("change")]]
-    if data.get("kind") == "chart":
-        columns = [data["x"], *([data["series"]] if data.get("series") else []), *data["y"]]
-    else:
-        columns = [c["field"] for c in data.get("columns", [])]
-    table: list[list[Any]] = [columns]
+        header = ["Figure", "Value"]
+        row = [title, _plain(data.get("value"))]
+        if "previous" in data:
+            header += ["Previous period", "Change %"]
+            row += [_plain(data.get("previous")), _plain(data.get("change"))]
+        return [header, row]
+    labels = data.get("labels", {})
+    columns = data.get("columns") or [
+        {"field": c, "label": c} for c in
+        [data["x"], *([data["series"]] if data.get("series") else []), *data["y"]]]
+
+    def cell(field: str, value: Any) -> Any:
+        if isinstance(value, str) and field in labels:
+            return labels[field].get(value, value)
+        return _plain(value)
+
+    table: list[list[Any]] = [[c["label"] for c in columns]]
     for row in data.get("rows", []):
-        table.append([show(c, row.get(c)) for c in columns])
+        table.append([cell(c["field"], row.get(c["field"])) for c in columns])
     return table
+
+
+def _plain(value: Any) -> Any:
+    """12500.0 as 12500: whole amounts read as they are meant."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

@@ -140,6 +140,10 @@ class WidgetCard:
                           "filters", "empty")
             return
         built = build_figure(data, self.view.option_colors(self.widget))
+        # Plotly's own "download plot as PNG" (its mode bar) names the file like the CSV.
+        config = built.figure["config"]
+        built.figure["config"] = {**config, "toImageButtonOptions": {
+            **config["toImageButtonOptions"], "filename": self.file_stem}}
         self.points = built.points
         if self.chart is not None and not self.chart.is_deleted:
             self.chart.update_figure(built.figure)
@@ -222,9 +226,13 @@ class WidgetCard:
             return
         buffer = io.StringIO()
         csv.writer(buffer).writerows(csv_rows(self.data, self.widget.title))
-        ui.download.content("\ufeff" + buffer.getvalue(),
-                            f"{self.view.dashboard.name}-{self.widget.name}.csv",
-                            "text/csv")
+        # The byte-order mark makes Excel read the file as UTF-8 (names with accents).
+        ui.download.content("\ufeff" + buffer.getvalue(), f"{self.file_stem}.csv",
+                            "text/csv; charset=utf-8")
+
+    @property
+    def file_stem(self) -> str:
+        return f"{self.view.dashboard.name}-{self.widget.name}"
 
 
 class DashboardView:

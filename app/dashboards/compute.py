@@ -274,7 +274,30 @@ def _chart(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState,
     y_format = _format(ql, obj, first[1]) if first and first[0] != "count" else "number"
     return {"kind": "chart", "chart": chart.type, "x": x, "y": chart.y_list, "y_format": y_format,
             "series": chart.series, "text": chart.text, "categories": jsonable(categories),
-            "rows": jsonable(rows), "labels": labels, "format": widget.format}
+            "rows": jsonable(rows), "labels": labels, "format": widget.format,
+            "columns": _chart_columns(ql, obj, widget, rows)}
+
+
+def _chart_columns(ql: ObjectQL, obj: ObjectDef, widget: WidgetDef,
+                   rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a chart's rows hold, named for people (its CSV download's header): the group
+    fields, then every figure — the plotted ones and those beside them (a funnel's deal
+    counts)."""
+    assert widget.chart is not None
+    groups = [widget.chart.x, *([widget.chart.series] if widget.chart.series else [])]
+    columns = []
+    for path in groups:
+        name, unit = split_bucket(path)
+        columns.append({"field": path, "label": _label(ql, obj, name)
+                        + (f" ({unit})" if unit else ""), "format": None})
+    figures = list(dict.fromkeys(k for row in rows for k in row if k not in groups))
+    for alias in figures or widget.chart.y_list:
+        spec = widget.query.aggregate.get(alias)
+        fmt = ("number" if spec[0] == "count" else _format(ql, obj, spec[1])) if spec \
+            else widget.format
+        columns.append({"field": alias, "label": alias.replace("_", " ").capitalize(),
+                        "format": fmt})
+    return columns
 
 
 def _bucket_span(widget: WidgetDef, field_name: str, state: FilterState
