@@ -6,6 +6,11 @@ an upsert, in the save's own transaction — so a rollup is never ahead of or be
 records, a failed save leaves it untouched, and there is no other way in (triggers,
 imports, Convert all write through the pipeline).
 
+A dimension reached through a lookup (`account.industry`) is read from the looked-up
+record at save time; when that record changes the field (an account changes industry),
+`follow` moves every row that looks it up from the old value's groups to the new one's,
+in the same transaction.
+
 Reading: an aggregate whose filters, groups and aggregates the rollup can express — `=`,
 `!=`, `in`, `not in` on dimensions, a date range on month boundaries, grouping by
 dimensions or by month, count/sum/avg — is answered from the rollup with the caller's row
@@ -15,20 +20,38 @@ Anything else returns None and the caller runs the query on the base table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ColumnElement, Table, and_, case, cast, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from app.metadata.models import ObjectDef
+from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.buckets import split_bucket
 from app.objectql.context import Context
 from app.objectql.errors import QueryError
 from app.objectql.query import aggregate_order
-from app.storage.rollups import COUNT, RollupSpec, count_column, sum_column
+from app.storage.rollups import (
+    COUNT,
+    Reach,
+    RollupSpec,
+    count_column,
+    dim_column,
+    sum_column,
+)
 
 if TYPE_CHECKING:
     from app.objectql.service import ObjectQL
@@ -84,8 +107,90 @@ def deltas(spec: RollupSpec, changes: Iterable[tuple[dict[str, Any] | None,
     return {k: v for k, v in out.items() if any(v)}
 
 
-def apply(conn: Connection, spec: RollupSpec, table: Table,
-          changes: Iterable[tuple[dict[str, Any] | None, dict[str, Any] | None]]) -> None:
+Change = tuple[dict[str, Any] | None, dict[str, Any] | None]
+TableOf = Callable[[str], Table]
+CHUNK = 500  # ids per IN (...) when reading looked-up records
+
+
+def _reached_values(conn: Connection, spec: RollupSpec, table_of: TableOf,
+                    records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    """{(reach path, looked-up id): its current value} for the records' lookups."""
+    found: dict[tuple[str, str], Any] = {}
+    by_lookup: dict[str, list[Reach]] = {}
+    for reach in spec.reaches:
+        by_lookup.setdefault(reach.lookup, []).append(reach)
+    records = list(records)
+    for lookup, reaches in by_lookup.items():
+        ids = sorted({r[lookup] for r in records if isinstance(r.get(lookup), str)})
+        target = table_of(reaches[0].target)
+        for start in range(0, len(ids), CHUNK):
+            rows = conn.execute(select(target.c.id, *[target.c[r.field] for r in reaches])
+                                .where(target.c.id.in_(ids[start:start + CHUNK])))
+            for row in rows:
+                for n, reach in enumerate(reaches, start=1):
+                    found[(reach.path, row[0])] = row[n]
+    return found
+
+
+def _with_reached(spec: RollupSpec, record: dict[str, Any] | None,
+                  values: dict[tuple[str, str], Any]) -> dict[str, Any] | None:
+    if record is None or not spec.reaches:
+        return record
+    out = dict(record)
+    for reach in spec.reaches:
+        out[reach.path] = values.get((reach.path, record.get(reach.lookup) or ""))
+    return out
+
+
+def apply(conn: Connection, spec: RollupSpec, table: Table, changes: Iterable[Change],
+          table_of: TableOf | None = None) -> None:
+    """Add saved (old → new) record pairs to the rollup; reached dimensions are read from
+    the looked-up records as they are now (`table_of` gives their tables)."""
+    changes = list(changes)
+    if spec.reaches:
+        assert table_of is not None, "a rollup with reached dimensions needs their tables"
+        values = _reached_values(conn, spec, table_of,
+                                 [r for pair in changes for r in pair if r is not None])
+        changes = [(_with_reached(spec, old, values), _with_reached(spec, new, values))
+                   for old, new in changes]
+    _upsert(conn, spec, table, changes)
+
+
+def follow(conn: Connection, rollups: dict[str, list[tuple[RollupSpec, Table]]],
+           table_of: TableOf, target: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """`target` record `old` → `new` was saved: where a rollup keeps one of its changed
+    fields as a reached dimension, the records that look it up move groups."""
+    for pairs in rollups.values():
+        for spec, table in pairs:
+            moved = [r for r in spec.reaches if r.target == target
+                     and old.get(r.field) != new.get(r.field)]
+            if not moved:
+                continue
+            base = table_of(spec.object)
+            lookups = sorted({r.lookup for r in moved})
+            needed = sorted({*(d for d in spec.dims if "." not in d),
+                             *([spec.month] if spec.month else []), *spec.measures,
+                             *(r.lookup for r in spec.reaches)})
+            rows = [dict(r._mapping) for r in conn.execute(
+                select(*[base.c[n] for n in needed]).where(
+                    or_(*[base.c[lookup] == new["id"] for lookup in lookups])))]
+            if not rows:
+                continue
+            values = _reached_values(conn, spec, table_of, rows)  # now: the new values
+            changes: list[Change] = []
+            for row in rows:
+                after = _with_reached(spec, row, values)
+                assert after is not None
+                before = dict(after)
+                for reach in moved:
+                    if row.get(reach.lookup) == new["id"]:
+                        before[reach.path] = old.get(reach.field)
+                changes.append((before, after))
+            _upsert(conn, spec, table, changes)
+
+
+def _upsert(conn: Connection, spec: RollupSpec, table: Table,
+            changes: Iterable[Change]) -> None:
     found = deltas(spec, changes)
     if not found:
         return
@@ -153,7 +258,7 @@ def _text(ctx: Context, value: Any) -> str:
     return value
 
 
-def _condition(ctx: Context, spec: RollupSpec, table: Table, obj: ObjectDef,
+def _condition(ctx: Context, spec: RollupSpec, table: Table, fields: dict[str, FieldDef],
                item: list[Any]) -> ColumnElement[bool]:
     path, op, value = item
     op = op.lower()
@@ -168,8 +273,8 @@ def _condition(ctx: Context, spec: RollupSpec, table: Table, obj: ObjectDef,
         raise _Unservable
     if path not in spec.dims:
         raise _Unservable
-    column = table.c[path]
-    fd = obj.field(path)
+    column = table.c[dim_column(path)]
+    fd = fields[path]
     if fd is not None and fd.options and op in ("=", "!=", "in", "not in"):
         allowed = {o.value for o in fd.options}
         given = value if isinstance(value, list) else [value]
@@ -187,6 +292,32 @@ def _condition(ctx: Context, spec: RollupSpec, table: Table, obj: ObjectDef,
             return literal(op == "not in")
         return column.in_(values) if op == "in" else column.not_in(values)
     raise _Unservable
+
+
+def _readable_field(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec,
+                    path: str) -> FieldDef:
+    """The field at `path`, readable by `ctx` exactly as the base query would check it — a
+    field the caller may not read is left to the base path, which says so. A reached
+    field also needs every looked-up record visible: the base query joins the lookup
+    under the caller's row filter (a hidden account's industry reads as empty), which a
+    rollup cannot repeat."""
+    fd = obj.field(path)
+    if fd is not None:
+        if not ql.security.field_readable(ctx, obj, fd):
+            raise _Unservable
+        return fd
+    reach = next((r for r in spec.reaches if r.path == path), None)
+    lookup = obj.field(reach.lookup) if reach else None
+    if reach is None or lookup is None:
+        raise _Unservable
+    target = ql.registry[reach.target]
+    found = target.field(reach.field)
+    if found is None or not ql.security.field_readable(ctx, obj, lookup) \
+            or not ql.security.field_readable(ctx, target, found):
+        raise _Unservable
+    if ql.security.row_filter(ctx, target, ql.schema.table(target.name)) is not None:
+        raise _Unservable
+    return found
 
 
 def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
@@ -226,18 +357,16 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
     # is left to the base path, which says so.
     named = [split_bucket(g)[0] for g in group_by] + [c[0] for c in conditions] + [
         p for _, p in aggregate.values() if p not in ("id", "*")]
-    for path in named:
-        fd = obj.field(path)
-        if fd is None or not ql.security.field_readable(ctx, obj, fd):
-            raise _Unservable
+    fields = {path: _readable_field(ql, ctx, obj, spec, path) for path in named}
     try:
         row_filter = ql.security.row_filter(ctx, obj, table)
     except (KeyError, AttributeError):  # a rule on a column the rollup does not keep
         raise _Unservable from None
-    where = [_condition(ctx, spec, table, obj, c) for c in conditions]
+    where = [_condition(ctx, spec, table, fields, c) for c in conditions]
     if row_filter is not None:
         where.append(row_filter)
-    group_cols = [func.nullif(table.c[split_bucket(g)[0]], "").label(g) for g in group_by]
+    group_cols = [func.nullif(table.c[dim_column(split_bucket(g)[0])], "").label(g)
+                  for g in group_by]
     rows_in = func.sum(table.c[COUNT])
     agg_cols: list[Any] = []
     for alias, (fn, path) in aggregate.items():
@@ -246,8 +375,7 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
         if fn == "count" and path in ("id", "*"):
             agg_cols.append(cast(func.coalesce(rows_in, 0), BigInteger).label(alias))
             continue
-        fd = obj.field(path)
-        assert fd is not None
+        fd = fields[path]
         if fn in ("sum", "avg") and fd.value_type not in ("number", "currency", "percent") \
                 and not (fn == "avg" and fd.value_type in ("date", "datetime")):
             raise _Unservable
@@ -265,7 +393,8 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
     if where:
         stmt = stmt.where(and_(*where))
     if group_cols:
-        stmt = stmt.group_by(*[table.c[split_bucket(g)[0]] for g in group_by]).having(
+        stmt = stmt.group_by(*[table.c[dim_column(split_bucket(g)[0])]
+                               for g in group_by]).having(
             rows_in > 0)
     labels = {c.name: c for c in [*group_cols, *agg_cols]}
     stmt = stmt.order_by(*aggregate_order(sort, labels, group_cols)).limit(limit)
