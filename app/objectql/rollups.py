@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -201,14 +202,38 @@ def _upsert(conn: Connection, spec: RollupSpec, table: Table,
         row.update({name: int(v) if name == COUNT or name.startswith("c__") else v
                     for name, v in zip(measures, values, strict=True)})
         rows.append(row)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    upsert, remove = _statements(conn.dialect.name, spec, table, measures)
+    conn.execute(upsert, rows)
+    # Groups that reached zero rows go, so the table holds only groups that exist. Only
+    # the groups a row left can be empty now: found by their key, not by a scan.
+    emptied = [{f"k_{name}": value for name, value in zip(spec.key_columns, key, strict=True)}
+               for key, values in found.items() if values[0] < 0]
+    if emptied:
+        conn.execute(remove, emptied)
+
+
+_built: dict[tuple[int, str], tuple[Table, Any, Any]] = {}
+
+
+def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: list[str]
+                ) -> tuple[Any, Any]:
+    """The rollup's upsert and empty-group delete, built once per table (building the
+    upsert's SET clause cost more than running it)."""
+    found = _built.get((id(table), dialect_name))
+    if found is not None and found[0] is table:
+        return found[1], found[2]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=list(spec.key_columns),
         set_={name: table.c[name] + stmt.excluded[name] for name in measures})
-    conn.execute(stmt, rows)
-    # Groups that reached zero rows go, so the table holds only groups that exist.
-    conn.execute(table.delete().where(table.c[COUNT] == 0))
+    remove = table.delete().where(
+        table.c[COUNT] == 0,
+        *[table.c[name] == bindparam(f"k_{name}") for name in spec.key_columns])
+    if len(_built) > 256:  # metadata reloads make new tables: forget the old ones
+        _built.clear()
+    _built[(id(table), dialect_name)] = (table, upsert, remove)
+    return upsert, remove
 
 
 # -- reading -----------------------------------------------------------------------------
