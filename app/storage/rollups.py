@@ -10,7 +10,7 @@ each summed or averaged field, the sum and the count of non-empty values. A quer
 names anything else (another lookup, an amount threshold, min/max) contributes nothing and
 is answered from the base table as before.
 
-The rollup is kept exact by the write path (app/objectql/rollups.py), inside the save's
+The rollup is kept exact by the write path (app/objectql/rollup_upkeep.py), inside the save's
 own transaction; this module only says what the tables look like and how to fill one
 from its base table.
 
