@@ -188,3 +188,38 @@ def test_widget_downloads_csv_and_png(live_server: str, browser: Any) -> None:
     width, height = struct.unpack(">II", body[16:24])  # the IHDR chunk
     assert width >= 400 and height >= 200 and len(body) > 5_000
     context.close()
+
+
+def test_industry_filter_lands_in_the_url_and_narrows_the_figures(live_server: str,
+                                                                   page: Any) -> None:
+    """Choosing an industry puts it in the URL (a reload or a shared link keeps it), and
+    the figures and CSVs are the API's for the same filters."""
+    base = live_server
+    manager = token_for(base, "manager")
+    everything = api(base, "/api/dashboards/sales/data?period=this_year", manager)["widgets"]
+    by_industry = everything["revenue_by_industry"]
+    industry = by_industry["rows"][0]["account.industry"]  # the one with most revenue
+    label = by_industry["labels"]["account.industry"][industry]
+    query = f"period=this_year&industry={industry}"
+    narrowed = api(base, f"/api/dashboards/sales/data?{query}", manager)["widgets"]
+    assert narrowed["revenue"]["value"] < everything["revenue"]["value"]
+
+    sign_in(page, base, "manager", "/dashboard/sales?period=this_year")
+    wait_ready(page)
+    page.get_by_test_id("filter-industry").click()
+    page.get_by_role("option", name=label, exact=True).dispatch_event("click")
+    page.wait_for_function("q => location.search.includes(q)", arg=f"industry={industry}")
+    page.wait_for_function(
+        "v => Number(document.querySelector('[data-widget=revenue] [data-testid=kpi-value]')"
+        ".dataset.value) === v", arg=narrowed["revenue"]["value"], timeout=10_000)
+    wait_ready(page)
+    assert kpi_text(page, "revenue") == format_value(narrowed["revenue"]["value"], "currency")
+    _, body = _download(page, page.get_by_test_id("csv-revenue_by_industry").click)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    _same_cells(rows, _expected_csv(narrowed["revenue_by_industry"]))
+    assert [r[0] for r in rows[1:]] == [label]
+
+    page.reload()  # the URL alone gives the same dashboard back
+    wait_ready(page)
+    assert label in page.get_by_test_id("filter-industry").inner_text()
+    assert kpi_text(page, "revenue") == format_value(narrowed["revenue"]["value"], "currency")
