@@ -51,6 +51,10 @@ class WidgetCard:
             with ui.row().classes("w-full items-center no-wrap gap-1 dash-head"):
                 ui.label(widget.title).classes("dash-title").tooltip(widget.description or "")
                 ui.space()
+                if widget.kind == "chart":  # the mode bar's camera, reachable by keyboard
+                    ui.button(icon="image", on_click=self.download_png).props(
+                        'flat round dense size=sm color=grey-7 aria-label="Download PNG" '
+                        f'data-testid="png-{widget.name}"').tooltip("Download PNG")
                 ui.button(icon="download", on_click=self.download).props(
                     'flat round dense size=sm color=grey-7 aria-label="Download CSV" '
                     f'data-testid="csv-{widget.name}"').tooltip("Download CSV")
@@ -229,6 +233,15 @@ class WidgetCard:
         # The byte-order mark makes Excel read the file as UTF-8 (names with accents).
         ui.download.content("\ufeff" + buffer.getvalue(), f"{self.file_stem}.csv",
                             "text/csv; charset=utf-8")
+
+    def download_png(self) -> None:
+        """Plotly's own image export, as the mode bar's camera does it."""
+        if self.chart is None or self.chart.is_deleted:
+            ui.notify("Nothing to download yet", type="info")
+            return
+        options = json.dumps({"format": "png", "scale": 2, "filename": self.file_stem})
+        ui.run_javascript(f"window.Plotly.downloadImage(getHtmlElement({self.chart.id}), "
+                          f"{options})")
 
     @property
     def file_stem(self) -> str:

@@ -187,6 +187,10 @@ def test_widget_downloads_csv_and_png(live_server: str, browser: Any) -> None:
     assert body[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", body[16:24])  # the IHDR chunk
     assert width >= 400 and height >= 200 and len(body) > 5_000
+    # The same export from the card's own button (keyboard users never see the mode bar).
+    filename, body = _download(page, page.get_by_test_id("png-funnel").click)
+    assert filename == "sales-funnel.png" and body[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(body) > 5_000
     context.close()
 
 
