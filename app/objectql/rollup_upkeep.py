@@ -91,8 +91,13 @@ def _reached_values(conn: Connection, spec: RollupSpec, table_of: TableOf,
         ids = sorted({r[lookup] for r in records if isinstance(r.get(lookup), str)})
         target = table_of(reaches[0].target)
         for start in range(0, len(ids), CHUNK):
+            # FOR SHARE (PostgreSQL; SQLite writes one at a time anyway): an account's
+            # industry change waits for this save's commit, then `follow` sees this deal
+            # and moves it. The lookup's foreign key check and the account save's FOR
+            # UPDATE already order the two today; this keeps it so without them.
             rows = conn.execute(select(target.c.id, *[target.c[r.field] for r in reaches])
-                                .where(target.c.id.in_(ids[start:start + CHUNK])))
+                                .where(target.c.id.in_(ids[start:start + CHUNK]))
+                                .with_for_update(read=True))
             for row in rows:
                 for n, reach in enumerate(reaches, start=1):
                     found[(reach.path, row[0])] = row[n]

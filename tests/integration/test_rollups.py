@@ -11,6 +11,7 @@ the rollups equal hand-written SQL — on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -266,6 +267,47 @@ def test_an_account_changing_industry_moves_its_deals(ql: Any, world: dict[str, 
             _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
     manager = world["team"].manager
     _assert_by_industry(ql, manager, [manager.user_id, *sorted(manager.subordinate_ids)])
+
+
+def test_a_deal_saved_while_its_account_changes_industry_is_counted_once(
+        ql: Any, world: dict[str, Any]) -> None:
+    """A deal's save and its account's industry change at the same time: the account's
+    save waits for the deal's (which read the industry FOR SHARE), then moves it too."""
+    _reset(ql)
+    account = world["accounts"][1]
+    saved, done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def save_deal() -> None:
+        try:
+            with ql.transaction():
+                ql.insert(Context.system(), "opportunity", _row(world, {
+                    "stage": "proposal", "amount": 500.0, "owner": 2, "account": 1,
+                    "close_date": TODAY + timedelta(days=30), "loss_reason": None}))
+                saved.set()
+                done.wait(1.0)  # the account's save starts meanwhile (and must wait)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            saved.set()
+
+    def change_industry() -> None:
+        try:
+            saved.wait(10)
+            ql.update(Context.system(), "account", account, {"industry": "retail"})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    threads = [threading.Thread(target=save_deal), threading.Thread(target=change_industry)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    for spec, table in ql.schema.rollups["opportunity"]:
+        _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
+    ql.update(Context.system(), "account", account, {"industry": "finance"})  # as it was
 
 
 def test_a_failed_save_leaves_the_rollup_as_it_was(ql: Any, world: dict[str, Any]) -> None:
