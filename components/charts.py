@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.api.routes_export import guard
+
 BRAND = "#4f46e5"
 PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6",
            "#f97316", "#64748b", "#ec4899", "#84cc16", "#06b6d4"]
@@ -216,7 +218,7 @@ def csv_rows(data: dict[str, Any], title: str) -> list[list[Any]]:
     those), empty values as empty cells."""
     if data.get("kind") == "kpi":
         header = ["Figure", "Value"]
-        row = [title, _plain(data.get("value"))]
+        row = [guard(title), _plain(data.get("value"))]
         if "previous" in data:
             header += ["Previous period", "Change %"]
             row += [_plain(data.get("previous")), _plain(data.get("change"))]
@@ -227,8 +229,8 @@ def csv_rows(data: dict[str, Any], title: str) -> list[list[Any]]:
         [data["x"], *([data["series"]] if data.get("series") else []), *data["y"]]]
 
     def cell(field: str, value: Any) -> Any:
-        if isinstance(value, str) and field in labels:
-            return labels[field].get(value, value)
+        if isinstance(value, str):  # a deal named "=HYPERLINK(…)" stays text, as in exports
+            return guard(labels[field].get(value, value) if field in labels else value)
         return _plain(value)
 
     table: list[list[Any]] = [[c["label"] for c in columns]]

@@ -120,6 +120,8 @@ def _expected_csv(data: dict[str, Any]) -> list[list[Any]]:
             value = row.get(column["field"])
             if isinstance(value, str) and column["field"] in labels:
                 value = labels[column["field"]].get(value, value)
+            if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+                value = "'" + value  # never a formula in a spreadsheet
             cells.append(value)
         rows.append(cells)
     return rows

@@ -57,6 +57,10 @@ def test_formats_and_csv():
     assert csv_rows({**FUNNEL, "columns": columns}, "Funnel") == [
         ["Stage", "Amount", "Count"], ["Prospecting", 100, 2], ["Proposal", 50, 1]]
     assert csv_rows(FUNNEL, "Funnel")[0] == ["stage", "amount"]  # data cached before columns
+    deals = {"kind": "table", "columns": [{"field": "name", "label": "Opportunity"}],
+             "rows": [{"name": "=HYPERLINK(\"http://x\")"}, {"name": "Plain"}]}
+    assert csv_rows(deals, "Top") == [["Opportunity"], ["'=HYPERLINK(\"http://x\")"],
+                                      ["Plain"]]  # text, never a formula
     kpi = {"kind": "kpi", "value": 3, "previous": 2.5, "change": None}
     assert csv_rows(kpi, "Deals won") == [["Figure", "Value", "Previous period", "Change %"],
                                           ["Deals won", 3, 2.5, None]]
