@@ -30,6 +30,7 @@ from app.core import build_services
 from app.dashboards.cache import LocalCache
 from app.dashboards.filters import trailing_months
 from app.dashboards.service import Dashboards
+from app.dashboards.trend import trend_span
 from app.objectql import Context
 from app.seed import database_is_empty
 from app.seed.demo import ensure_demo_users
@@ -92,21 +93,38 @@ def hand_written(year_start: date, industry: bool = False) -> list[tuple[str, di
          "ORDER BY t.activity_date DESC, t.id LIMIT 8", {}),
         ("SELECT id, name FROM \"user\" WHERE id IN :owners", {}),  # owner names
     ]
+    # The KPIs' six-month sparklines (:ms .. :me): the same figures per month.
+    months = "o.close_date >= :ms AND o.close_date < :me"
+    out += [
+        ("SELECT {month}, sum(o.amount), avg(o.amount), count(*), avg(julianday(o.close_date))"
+         " - avg(julianday(o.created_at)) " + OPP + f" AND {WON} AND {months} GROUP BY 1",
+         {"sqlite": True, "month": True}),
+        ("SELECT {month}, o.stage, count(*) " + OPP + f" AND {CLOSED} AND {months} "
+         "GROUP BY 1, 2", {"month": True}),
+        ("SELECT {month_c}, sum(c.contract_value), count(*) " + CONTRACT + " AND "
+         "c.start_date >= :ms AND c.start_date < :me GROUP BY 1", {"month": True}),
+        ("SELECT {month_l}, l.status, count(*) FROM lead l WHERE " + LEAD + "l.owner IN "
+         ":owners AND l.created_at >= :ms AND l.created_at < :me GROUP BY 1, 2",
+         {"month": True}),
+    ]
     return out
 
 
 def run_hand(engine: Any, statements: list[tuple[str, dict[str, Any]]],
              params: dict[str, Any]) -> None:
     dialect = engine.dialect.name
-    month = "strftime('%Y-%m', o.close_date)" if dialect == "sqlite" \
-        else "to_char(o.close_date, 'YYYY-MM')"
+    def month_of(column: str) -> str:
+        return f"strftime('%Y-%m', {column})" if dialect == "sqlite" \
+            else f"to_char({column}, 'YYYY-MM')"
     with engine.connect() as conn:
         for sql, flags in statements:
             if flags.get("sqlite") and dialect != "sqlite":
                 sql = sql.replace("julianday(o.close_date)",
                                   "(o.close_date - date '1970-01-01')").replace(
                     "julianday(o.created_at)", "extract(epoch from o.created_at) / 86400")
-            sql = sql.replace("{month}", month)
+            sql = sql.replace("{month}", month_of("o.close_date")).replace(
+                "{month_c}", month_of("c.start_date")).replace(
+                "{month_l}", month_of("l.created_at"))
             stmt = text(sql)
             if ":owners" in sql:
                 stmt = stmt.bindparams(bindparam("owners", expanding=True))
@@ -155,10 +173,12 @@ def main() -> None:
     assert state.period is not None
     widgets = len(dashboards.definition("sales").widgets)
     twelve = trailing_months("$last_n_months:12", state.today)
-    assert twelve is not None
+    sparkline = trend_span(6, state)
+    assert twelve is not None and sparkline is not None
     params = {"owners": owners, "s": state.period.start, "e": state.period.end,
               "ps": state.period.previous.start, "pe": state.period.previous.end,
-              "ts": twelve[0], "te": twelve[1], "industry": args.industry}
+              "ts": twelve[0], "te": twelve[1], "industry": args.industry,
+              "ms": sparkline[0], "me": sparkline[1]}
     statements = hand_written(state.today, bool(args.industry))
     if args.industry:
         print(f"industry filter: {args.industry}")

@@ -244,3 +244,28 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def sparkline_svg(values: list[float | None], *, width: int = 96, height: int = 30) -> str:
+    """A KPI's trend as a small inline SVG line (empty months leave a gap); colours come
+    from CSS (`.dash-spark`), so it follows the theme."""
+    known = [v for v in values if v is not None]
+    if len(values) < 2 or not known:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    step = (width - 4) / (len(values) - 1)
+    segments: list[list[str]] = [[]]
+    last: tuple[float, float] | None = None
+    for i, value in enumerate(values):
+        if value is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        x, y = 2 + i * step, height - 3 - (value - low) / span * (height - 6)
+        segments[-1].append(f"{x:.1f},{y:.1f}")
+        last = (x, y)
+    lines = "".join(f'<polyline points="{" ".join(s)}" />' for s in segments if len(s) > 1)
+    dot = f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2.5" />' if last else ""
+    return (f'<svg class="dash-spark" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" aria-hidden="true">{lines}{dot}</svg>')

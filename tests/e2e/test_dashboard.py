@@ -160,6 +160,10 @@ def test_widget_downloads_csv_and_png(live_server: str, browser: Any) -> None:
     sign_in(page, base, "manager", "/dashboard/sales?period=this_year")
     wait_ready(page)
     widgets = api(base, "/api/dashboards/sales/data?period=this_year", manager)["widgets"]
+    # KPI cards carry their six-month sparkline (the months' values in its tooltip).
+    spark = page.locator('[data-widget="revenue"] [data-testid="kpi-trend"]')
+    assert spark.get_attribute("data-months") == str(len(widgets["revenue"]["trend"])) == "6"
+    assert spark.locator("svg polyline").count() >= 1
 
     for name in ("funnel", "leaderboard", "revenue_by_industry"):
         filename, body = _download(page, page.get_by_test_id(f"csv-{name}").click)
@@ -215,9 +219,10 @@ def test_industry_filter_lands_in_the_url_and_narrows_the_figures(live_server: s
     page.get_by_test_id("filter-industry").click()
     page.get_by_role("option", name=label, exact=True).dispatch_event("click")
     page.wait_for_function("q => location.search.includes(q)", arg=f"industry={industry}")
-    page.wait_for_function(
-        "v => Number(document.querySelector('[data-widget=revenue] [data-testid=kpi-value]')"
-        ".dataset.value) === v", arg=narrowed["revenue"]["value"], timeout=10_000)
+    page.wait_for_function(  # the card shows its skeleton (no figure) while it reloads
+        "v => { const el = document.querySelector('[data-widget=revenue] "
+        "[data-testid=kpi-value]'); return el !== null && Number(el.dataset.value) === v }",
+        arg=narrowed["revenue"]["value"], timeout=10_000)
     wait_ready(page)
     assert kpi_text(page, "revenue") == format_value(narrowed["revenue"]["value"], "currency")
     _, body = _download(page, page.get_by_test_id("csv-revenue_by_industry").click)

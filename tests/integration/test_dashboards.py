@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
-from app.dashboards.compute import drill_filters
+from app.dashboards.drill import drill_filters
 from app.dashboards.service import Dashboards
 from app.objectql.buckets import bucket_label
 from app.objectql.errors import QueryError
@@ -94,6 +95,27 @@ def test_kpis_equal_hand_written_sql(ql: Any, sales: SalesData, who: str):
     assert _same(data["pipeline"]["row"]["weighted"] or 0, weighted)
     assert data["pipeline"]["row"]["count"] == count
     assert _same(data["weighted_pipeline"]["value"], weighted)
+    service.close()
+
+
+@pytest.mark.parametrize("who", ["manager", "rep_a"])
+def test_kpi_trends_equal_hand_written_sql_month_by_month(ql: Any, sales: SalesData,
+                                                          who: str):
+    """Each KPI's sparkline: its value in each of the period's last six months (this quarter
+    runs on, so up to this month), as the same SQL gives it for that month alone."""
+    ctx = getattr(sales.team, who)
+    service = Dashboards(ql)
+    data = service.data(ctx, "sales", service.state(ctx, "sales", {}))
+    owners = sales.owners_visible(who)
+    months = [date(2024, 12, 1), *(date(2025, m, 1) for m in range(1, 7))]  # Dec … Jun 1
+    oracles = [_kpi_oracles(sales, owners, (a, b)) for a, b in pairwise(months)]
+    assert any(o["revenue"] for o in oracles) and any(o["new_leads"] for o in oracles)
+    for name in oracles[0]:
+        trend = data[name]["trend"]
+        assert [p["month"] for p in trend] == [f"{m:%Y-%m}" for m in months[:-1]], name
+        for point, oracle in zip(trend, oracles, strict=True):
+            assert _same(point["value"], oracle[name]), (name, point, oracle[name])
+    assert "trend" not in data["pipeline"]  # open deals: no period, no trend
     service.close()
 
 
