@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.api.routes_export import guard
+
 BRAND = "#4f46e5"
 PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6",
            "#f97316", "#64748b", "#ec4899", "#84cc16", "#06b6d4"]
@@ -210,20 +212,60 @@ def _stacked(data: dict[str, Any], option_colors: dict[str, dict[str, str]], hov
 
 
 def csv_rows(data: dict[str, Any], title: str) -> list[list[Any]]:
-    """A widget's data as a table (header first) for its CSV download."""
-    labels = data.get("labels", {})
-
-    def show(column: str, value: Any) -> Any:
-        return labels.get(column, {}).get(value, value) if isinstance(value, str) else value
-
+    """A widget's data as a table for its CSV download: a header of column labels, then
+    its rows as the API gives them — picklist values and lookups by their labels, numbers
+    as plain numbers (no currency sign, no thousands separator: a spreadsheet adds
+    those), empty values as empty cells."""
     if data.get("kind") == "kpi":
-        header = ["figure", "value", "previous", "change_percent"]
-        return [header, [title, data.get("value"), data.get("previous"), data.get("change")]]
-    if data.get("kind") == "chart":
-        columns = [data["x"], *([data["series"]] if data.get("series") else []), *data["y"]]
-    else:
-        columns = [c["field"] for c in data.get("columns", [])]
-    table: list[list[Any]] = [columns]
+        header = ["Figure", "Value"]
+        row = [guard(title), _plain(data.get("value"))]
+        if "previous" in data:
+            header += ["Previous period", "Change %"]
+            row += [_plain(data.get("previous")), _plain(data.get("change"))]
+        return [header, row]
+    labels = data.get("labels", {})
+    columns = data.get("columns") or [
+        {"field": c, "label": c} for c in
+        [data["x"], *([data["series"]] if data.get("series") else []), *data["y"]]]
+
+    def cell(field: str, value: Any) -> Any:
+        if isinstance(value, str):  # a deal named "=HYPERLINK(…)" stays text, as in exports
+            return guard(labels[field].get(value, value) if field in labels else value)
+        return _plain(value)
+
+    table: list[list[Any]] = [[c["label"] for c in columns]]
     for row in data.get("rows", []):
-        table.append([show(c, row.get(c)) for c in columns])
+        table.append([cell(c["field"], row.get(c["field"])) for c in columns])
     return table
+
+
+def _plain(value: Any) -> Any:
+    """12500.0 as 12500: whole amounts read as they are meant."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def sparkline_svg(values: list[float | None], *, width: int = 96, height: int = 30) -> str:
+    """A KPI's trend as a small inline SVG line (empty months leave a gap); colours come
+    from CSS (`.dash-spark`), so it follows the theme."""
+    known = [v for v in values if v is not None]
+    if len(values) < 2 or not known:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    step = (width - 4) / (len(values) - 1)
+    segments: list[list[str]] = [[]]
+    last: tuple[float, float] | None = None
+    for i, value in enumerate(values):
+        if value is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        x, y = 2 + i * step, height - 3 - (value - low) / span * (height - 6)
+        segments[-1].append(f"{x:.1f},{y:.1f}")
+        last = (x, y)
+    lines = "".join(f'<polyline points="{" ".join(s)}" />' for s in segments if len(s) > 1)
+    dot = f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2.5" />' if last else ""
+    return (f'<svg class="dash-spark" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" aria-hidden="true">{lines}{dot}</svg>')

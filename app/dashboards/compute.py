@@ -18,9 +18,10 @@ from typing import Any
 from app import fieldtypes
 from app.dashboards.filters import FilterState, date_range_of, substitute
 from app.dashboards.models import DashboardDef, QueryDef, WidgetDef
+from app.dashboards.trend import kpi_trend
 from app.expressions import ExpressionError
 from app.metadata.models import FieldDef, ObjectDef
-from app.objectql.buckets import bucket_labels, bucket_range, split_bucket
+from app.objectql.buckets import bucket_labels, split_bucket
 from app.objectql.context import Context
 from app.objectql.errors import PermissionDenied, QueryError
 from app.objectql.service import ObjectQL
@@ -228,6 +229,8 @@ def _kpi(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState,
         result["change"] = _change(_number(value), previous)
         result["better"] = None if result["change"] is None else (
             (result["change"] < 0) if widget.lower_is_better else (result["change"] > 0))
+    if widget.trend:
+        result["trend"] = kpi_trend(ql, ctx, widget, state, memo)
     return result
 
 
@@ -274,7 +277,30 @@ def _chart(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState,
     y_format = _format(ql, obj, first[1]) if first and first[0] != "count" else "number"
     return {"kind": "chart", "chart": chart.type, "x": x, "y": chart.y_list, "y_format": y_format,
             "series": chart.series, "text": chart.text, "categories": jsonable(categories),
-            "rows": jsonable(rows), "labels": labels, "format": widget.format}
+            "rows": jsonable(rows), "labels": labels, "format": widget.format,
+            "columns": _chart_columns(ql, obj, widget, rows)}
+
+
+def _chart_columns(ql: ObjectQL, obj: ObjectDef, widget: WidgetDef,
+                   rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a chart's rows hold, named for people (its CSV download's header): the group
+    fields, then every figure — the plotted ones and those beside them (a funnel's deal
+    counts)."""
+    assert widget.chart is not None
+    groups = [widget.chart.x, *([widget.chart.series] if widget.chart.series else [])]
+    columns = []
+    for path in groups:
+        name, unit = split_bucket(path)
+        columns.append({"field": path, "label": _label(ql, obj, name)
+                        + (f" ({unit})" if unit else ""), "format": None})
+    figures = list(dict.fromkeys(k for row in rows for k in row if k not in groups))
+    for alias in figures or widget.chart.y_list:
+        spec = widget.query.aggregate.get(alias)
+        fmt = ("number" if spec[0] == "count" else _format(ql, obj, spec[1])) if spec \
+            else widget.format
+        columns.append({"field": alias, "label": alias.replace("_", " ").capitalize(),
+                        "format": fmt})
+    return columns
 
 
 def _bucket_span(widget: WidgetDef, field_name: str, state: FilterState
@@ -351,41 +377,3 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 6)
     return value
-
-
-# -- drill-down --------------------------------------------------------------------------
-def drill_filters(ql: ObjectQL, ctx: Context, widget: WidgetDef, state: FilterState,
-                  point: dict[str, Any] | None = None) -> tuple[str, list[Any]]:
-    """The object and flat filter conditions of the records behind a figure (a KPI, or
-    one bar/slice/stage/row given by its group values)."""
-    drill = widget.drill
-    obj_name = (drill.object if drill and drill.object else None) or widget.query.object
-    filters = flatten(substitute(widget.query.filters, ctx, state))
-    for group in widget.query.group_by:
-        if not point or group not in point or group == widget.query.pivot:
-            continue
-        field_name, unit = split_bucket(group)
-        value = point[group]
-        if value is None:
-            filters.append([field_name, "=", None])
-        elif unit is not None:
-            start, end = bucket_range(str(value), unit)
-            filters += [[field_name, ">=", start.isoformat()], [field_name, "<", end.isoformat()]]
-        else:
-            filters.append([field_name, "=", value])
-    if drill is not None:
-        filters += flatten(substitute(drill.filters, ctx, state))
-    return obj_name, filters
-
-
-def flatten(filters: list[Any]) -> list[Any]:
-    """Nested AND groups lifted to one list of conditions (what a list view's URL holds);
-    a group with an 'or' stays a group."""
-    out: list[Any] = []
-    for item in filters:
-        if isinstance(item, list) and item and isinstance(item[0], list) \
-                and not any(isinstance(p, str) for p in item):
-            out += flatten(item)
-        else:
-            out.append(item)
-    return out

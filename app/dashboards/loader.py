@@ -195,6 +195,9 @@ class _Checker:
             names_to_check.append(((*base, "value"), w.value))
         if w.kind == "kpi" and not (w.value or w.query.aggregate):
             self.problem(base, "a kpi needs an aggregate (or a value)", widget=w.name)
+        if w.trend and (w.kind != "kpi" or w.query.period_field is None):
+            self.problem((*base, "trend"), "a trend is a kpi's, and needs a "
+                         "[date field, \"=\", $period] condition", widget=w.name)
         if w.kind == "chart":
             if w.chart is None:
                 self.problem(base, "a chart widget needs chart: {type, x, y}", widget=w.name)

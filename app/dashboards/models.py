@@ -60,6 +60,15 @@ class QueryDef(_Strict):
     def is_aggregate(self) -> bool:
         return bool(self.aggregate or self.group_by)
 
+    @property
+    def period_field(self) -> str | None:
+        """The date field of the query's top-level `[field, "=", $period]` condition."""
+        for item in self.filters:
+            if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) \
+                    and item[1:] == ["=", "$period"]:
+                return item[0]
+        return None
+
 
 class MergeDef(_Strict):
     """A second aggregate whose columns join the main rows on the shared group fields."""
@@ -108,6 +117,9 @@ class WidgetDef(_Strict):
     compare: Literal["previous_period"] | None = None
     # A KPI where lower is better (sales cycle): a fall is shown green.
     lower_is_better: bool = False
+    # A KPI's sparkline: its value in each of the period's last N months (app/dashboards/
+    # trend.py); needs a `[date field, "=", $period]` condition.
+    trend: int | None = Field(default=None, ge=2, le=24)
     chart: ChartDef | None = None
     columns: list[ColumnDef] = Field(default_factory=list)
     order: list[Any] = Field(default_factory=list)

@@ -1,122 +1,33 @@
-"""Rollups at run time: kept exact by the write path, read by `ObjectQL.aggregate`.
+"""Rollups at run time, the reading side: `ObjectQL.aggregate` asks here first (the
+write path keeps them exact: app/objectql/rollup_upkeep.py).
 
-Maintenance: every insert, update, delete and bulk insert of an object with rollups adds
-its row's contribution to its group (and takes the old one away from the old group) with
-an upsert, in the save's own transaction — so a rollup is never ahead of or behind the
-records, a failed save leaves it untouched, and there is no other way in (triggers,
-imports, Convert all write through the pipeline).
-
-Reading: an aggregate whose filters, groups and aggregates the rollup can express — `=`,
-`!=`, `in`, `not in` on dimensions, a date range on month boundaries, grouping by
-dimensions or by month, count/sum/avg — is answered from the rollup with the caller's row
-filter applied to the rollup's `owner` column (the same policy code, so the same rows).
-Anything else returns None and the caller runs the query on the base table.
+An aggregate whose filters, groups and aggregates the rollup can express — `=`, `!=`,
+`in`, `not in` on dimensions (a picklist reached through a lookup included), a date range
+on month boundaries, grouping by dimensions or by month, count/sum/avg — is answered from
+the rollup with the caller's row filter applied to the rollup's `owner` column (the same
+policy code, so the same rows). Anything else returns None and the caller runs the query
+on the base table.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, ColumnElement, Table, and_, case, cast, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 
-from app.metadata.models import ObjectDef
+from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.buckets import split_bucket
 from app.objectql.context import Context
 from app.objectql.errors import QueryError
 from app.objectql.query import aggregate_order
-from app.storage.rollups import COUNT, RollupSpec, count_column, sum_column
+from app.objectql.rollup_upkeep import month_label
+from app.storage.rollups import COUNT, RollupSpec, count_column, dim_column, sum_column
 
 if TYPE_CHECKING:
     from app.objectql.service import ObjectQL
 
-EPOCH = date(1970, 1, 1)
-Key = tuple[str, ...]
 
-
-# -- maintenance -------------------------------------------------------------------------
-def _month(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date | datetime):
-        return f"{value.year:04d}-{value.month:02d}"
-    return str(value)[:7]
-
-
-def _day_number(value: Any) -> float:
-    if isinstance(value, datetime):
-        return (value - datetime(1970, 1, 1)).total_seconds() / 86400
-    if isinstance(value, date):
-        return float((value - EPOCH).days)
-    return float(value)
-
-
-def _key(spec: RollupSpec, record: dict[str, Any]) -> Key:
-    dims = tuple("" if record.get(d) is None else str(record[d]) for d in spec.dims)
-    return (*dims, _month(record.get(spec.month))) if spec.month else dims
-
-
-def _contribution(spec: RollupSpec, record: dict[str, Any], sign: int) -> list[float]:
-    out: list[float] = [sign]
-    for name in spec.measures:
-        value = record.get(name)
-        out += [0.0, 0] if value is None else [sign * _day_number(value), sign]
-    return out
-
-
-def deltas(spec: RollupSpec, changes: Iterable[tuple[dict[str, Any] | None,
-                                                     dict[str, Any] | None]]
-           ) -> dict[Key, list[float]]:
-    """Per group, what (old → new) record pairs add to it; groups netting to nothing are
-    left out (an update of the description touches no rollup)."""
-    out: dict[Key, list[float]] = {}
-    for old, new in changes:
-        for record, sign in ((old, -1), (new, 1)):
-            if record is None:
-                continue
-            key = _key(spec, record)
-            add = _contribution(spec, record, sign)
-            have = out.get(key)
-            out[key] = add if have is None else [a + b for a, b in zip(have, add, strict=True)]
-    return {k: v for k, v in out.items() if any(v)}
-
-
-def apply(conn: Connection, spec: RollupSpec, table: Table,
-          changes: Iterable[tuple[dict[str, Any] | None, dict[str, Any] | None]]) -> None:
-    found = deltas(spec, changes)
-    if not found:
-        return
-    measures = [COUNT, *[c for m in spec.measures for c in (sum_column(m), count_column(m))]]
-    rows = []
-    for key, values in found.items():
-        row: dict[str, Any] = dict(zip(spec.key_columns, key, strict=True))
-        row.update({name: int(v) if name == COUNT or name.startswith("c__") else v
-                    for name, v in zip(measures, values, strict=True)})
-        rows.append(row)
-    statements = _statements.get(table)
-    if statements is None:  # built once per table: building costs more than running it
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        upsert = dialect.insert(table)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=list(spec.key_columns),
-            set_={name: table.c[name] + upsert.excluded[name] for name in measures})
-        statements = _statements[table] = (upsert, table.delete().where(table.c[COUNT] == 0))
-    upsert, drop_empty = statements
-    conn.execute(upsert, rows)
-    # Groups that reached zero rows go, so the table holds only groups that exist; only a
-    # change that took rows out of a group can empty it (never a plain insert).
-    if any(values[0] < 0 for values in found.values()):
-        conn.execute(drop_empty)
-
-
-_statements: weakref.WeakKeyDictionary[Table, tuple[Any, Any]] = weakref.WeakKeyDictionary()
-
-
-# -- reading -----------------------------------------------------------------------------
 class _Unservable(Exception):
     """This aggregate is not one the rollup can answer."""
 
@@ -135,7 +46,7 @@ def _month_bound(value: Any) -> str:
         value = value.date()
     if not isinstance(value, date) or value.day != 1:
         raise _Unservable
-    return _month(value)
+    return month_label(value)
 
 
 def _flat(filters: list[Any]) -> list[list[Any]]:
@@ -163,7 +74,7 @@ def _text(ctx: Context, value: Any) -> str:
     return value
 
 
-def _condition(ctx: Context, spec: RollupSpec, table: Table, obj: ObjectDef,
+def _condition(ctx: Context, spec: RollupSpec, table: Table, fields: dict[str, FieldDef],
                item: list[Any]) -> ColumnElement[bool]:
     path, op, value = item
     op = op.lower()
@@ -178,8 +89,8 @@ def _condition(ctx: Context, spec: RollupSpec, table: Table, obj: ObjectDef,
         raise _Unservable
     if path not in spec.dims:
         raise _Unservable
-    column = table.c[path]
-    fd = obj.field(path)
+    column = table.c[dim_column(path)]
+    fd = fields[path]
     if fd is not None and fd.options and op in ("=", "!=", "in", "not in"):
         allowed = {o.value for o in fd.options}
         given = value if isinstance(value, list) else [value]
@@ -197,6 +108,32 @@ def _condition(ctx: Context, spec: RollupSpec, table: Table, obj: ObjectDef,
             return literal(op == "not in")
         return column.in_(values) if op == "in" else column.not_in(values)
     raise _Unservable
+
+
+def _readable_field(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec,
+                    path: str) -> FieldDef:
+    """The field at `path`, readable by `ctx` exactly as the base query would check it — a
+    field the caller may not read is left to the base path, which says so. A reached
+    field also needs every looked-up record visible: the base query joins the lookup
+    under the caller's row filter (a hidden account's industry reads as empty), which a
+    rollup cannot repeat."""
+    fd = obj.field(path)
+    if fd is not None:
+        if not ql.security.field_readable(ctx, obj, fd):
+            raise _Unservable
+        return fd
+    reach = next((r for r in spec.reaches if r.path == path), None)
+    lookup = obj.field(reach.lookup) if reach else None
+    if reach is None or lookup is None:
+        raise _Unservable
+    target = ql.registry[reach.target]
+    found = target.field(reach.field)
+    if found is None or not ql.security.field_readable(ctx, obj, lookup) \
+            or not ql.security.field_readable(ctx, target, found):
+        raise _Unservable
+    if ql.security.row_filter(ctx, target, ql.schema.table(target.name)) is not None:
+        raise _Unservable
+    return found
 
 
 def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
@@ -236,18 +173,16 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
     # is left to the base path, which says so.
     named = [split_bucket(g)[0] for g in group_by] + [c[0] for c in conditions] + [
         p for _, p in aggregate.values() if p not in ("id", "*")]
-    for path in named:
-        fd = obj.field(path)
-        if fd is None or not ql.security.field_readable(ctx, obj, fd):
-            raise _Unservable
+    fields = {path: _readable_field(ql, ctx, obj, spec, path) for path in named}
     try:
         row_filter = ql.security.row_filter(ctx, obj, table)
     except (KeyError, AttributeError):  # a rule on a column the rollup does not keep
         raise _Unservable from None
-    where = [_condition(ctx, spec, table, obj, c) for c in conditions]
+    where = [_condition(ctx, spec, table, fields, c) for c in conditions]
     if row_filter is not None:
         where.append(row_filter)
-    group_cols = [func.nullif(table.c[split_bucket(g)[0]], "").label(g) for g in group_by]
+    group_cols = [func.nullif(table.c[dim_column(split_bucket(g)[0])], "").label(g)
+                  for g in group_by]
     rows_in = func.sum(table.c[COUNT])
     agg_cols: list[Any] = []
     for alias, (fn, path) in aggregate.items():
@@ -256,8 +191,7 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
         if fn == "count" and path in ("id", "*"):
             agg_cols.append(cast(func.coalesce(rows_in, 0), BigInteger).label(alias))
             continue
-        fd = obj.field(path)
-        assert fd is not None
+        fd = fields[path]
         if fn in ("sum", "avg") and fd.value_type not in ("number", "currency", "percent") \
                 and not (fn == "avg" and fd.value_type in ("date", "datetime")):
             raise _Unservable
@@ -275,7 +209,8 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
     if where:
         stmt = stmt.where(and_(*where))
     if group_cols:
-        stmt = stmt.group_by(*[table.c[split_bucket(g)[0]] for g in group_by]).having(
+        stmt = stmt.group_by(*[table.c[dim_column(split_bucket(g)[0])]
+                               for g in group_by]).having(
             rows_in > 0)
     labels = {c.name: c for c in [*group_cols, *agg_cols]}
     stmt = stmt.order_by(*aggregate_order(sort, labels, group_cols)).limit(limit)

@@ -153,7 +153,8 @@ class ObjectQL:
             for name, pairs in schema.rollups.items():
                 for spec, table in pairs:
                     if table.name in created:
-                        rebuild(conn, spec, table, schema.table(name), registry[name])
+                        rebuild(conn, spec, table, schema.table(name), registry[name],
+                                schema.table)
             for stale in sorted(set(inspect(conn).get_table_names()) - wanted):
                 if stale.startswith(ROLLUP_PREFIX):
                     conn.exec_driver_sql(f'DROP TABLE "{stale}"')

@@ -21,7 +21,7 @@ from app import audit
 from app.events import ChangeEvent
 from app.expressions import Expression, ExpressionError
 from app.metadata.models import FieldDef, ObjectDef
-from app.objectql import rollups
+from app.objectql import rollup_upkeep
 from app.objectql.coerce import FieldError, blank, coerce_value
 from app.objectql.context import Context
 from app.objectql.errors import (
@@ -197,6 +197,8 @@ class WritePipeline:
             raise Conflict(f"{obj.label} was changed by someone else while saving; reload",
                            current_version=None)
         self._roll_up(conn, obj, [(old, new)])
+        # An account changing industry moves its deals' figures (rollups keep it per deal).
+        rollup_upkeep.follow(conn, self.ql.schema.rollups, self.ql.schema.table, obj.name, old, new)
         self._run_triggers(conn, ctx, obj, "after_update", old, new, supplied)
         self.ql._emit(ChangeEvent(obj.name, record_id, "update", ctx.user_id, tuple(changed),
                                   new))
@@ -204,9 +206,9 @@ class WritePipeline:
 
     def _roll_up(self, conn: Connection, obj: ObjectDef,
                  changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]]) -> None:
-        """The object's rollups follow the rows, in this transaction (app/objectql/rollups.py)."""
+        """The object's rollups follow the rows, in this transaction (rollup_upkeep.py)."""
         for spec, table in self.ql.schema.rollups.get(obj.name, ()):
-            rollups.apply(conn, spec, table, changes)
+            rollup_upkeep.apply(conn, spec, table, changes, self.ql.schema.table)
 
     def _statement(self, kind: str, obj: ObjectDef, columns: tuple[str, ...]) -> Any:
         """INSERT (or versioned UPDATE) of `columns`, built once per column set: the same

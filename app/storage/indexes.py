@@ -13,9 +13,10 @@ What gets an index (per object):
   sum from the index alone and each column's newest cards are the index's first entries;
 - every lookup: (lookup, the child's default sort) — the related list on the parent page;
 - `(owner, name field)`, unique fields, and fields marked `index` or `searchable`;
-- every dashboard aggregate that joins (`group_by: [account.industry]`, which no rollup
-  keeps): (owner, its equality filters, its date range, id) covering what it sums and the
-  lookups it joins through, so the records' side is one index-only range scan.
+- every dashboard aggregate that joins (`group_by: [account.industry]`; its rollup answers
+  it unless the caller's row rules hide some accounts, and then the records do): (owner,
+  its equality filters, its date range, id) covering what it sums and the lookups it
+  joins through, so the records' side is one index-only range scan.
 An index whose columns start another's is dropped: the longer one serves it, and every
 index costs each write.
 """

@@ -10,9 +10,16 @@ each summed or averaged field, the sum and the count of non-empty values. A quer
 names anything else (another lookup, an amount threshold, min/max) contributes nothing and
 is answered from the base table as before.
 
-The rollup is kept exact by the write path (app/objectql/rollups.py), inside the save's
+The rollup is kept exact by the write path (app/objectql/rollup_upkeep.py), inside the save's
 own transaction; this module only says what the tables look like and how to fill one
 from its base table.
+
+A picklist reached through a lookup — `account.industry` of an opportunity, what the
+dashboards' industry filter and the revenue-by-industry chart name — is a dimension too:
+the rollup keeps it as if it were the record's own field (column `account__industry`),
+and the write path keeps it so when a deal moves to another account and when the account
+itself changes industry. Such a rollup is a table of its own: the figures without the
+filter read a table as small as before.
 
 Empty values are stored as '' (dimension columns are the primary key, and NULLs never
 collide in a unique key); a month is its 'YYYY-MM' label, the text ObjectQL's month bucket
@@ -22,7 +29,7 @@ gives, so grouping by month reads the column as it is.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +66,45 @@ def count_column(field: str) -> str:
     return f"c__{field}"
 
 
+def dim_column(path: str) -> str:
+    """A dimension's column: the field's name, `account__industry` for a reached one."""
+    return path.replace(".", "__")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """`account.industry`: the picklist `field` of the `target` record `lookup` points to."""
+
+    path: str
+    lookup: str
+    target: str
+    field: str
+
+
+def reach_of(registry: Registry, obj: ObjectDef, path: str) -> Reach | None:
+    """The reach a dotted path stands for, if a rollup can keep it: one lookup (to another
+    object) and a picklist there."""
+    lookup, dot, name = path.partition(".")
+    if not dot or "." in name:
+        return None
+    fd = obj.field(lookup)
+    if fd is None or not fd.is_lookup or not fd.reference_to \
+            or fd.reference_to == obj.name or fd.reference_to not in registry:
+        return None
+    target = registry[fd.reference_to]
+    found = target.field(name)
+    if found is None or found.name == "owner" or not is_dimension(found):
+        return None
+    return Reach(path, lookup, target.name, name)
+
+
 @dataclass(frozen=True)
 class RollupSpec:
     object: str
-    dims: tuple[str, ...]  # plain dimension fields, sorted; `owner` always when present
+    dims: tuple[str, ...]  # dimension paths, sorted; `owner` always when present
     month: str | None  # the date field kept as its month, if any
     measures: tuple[str, ...]  # fields summed (numbers) or averaged (numbers, dates)
+    reaches: tuple[Reach, ...] = ()  # the dims that are fields of looked-up records
 
     @property
     def table_name(self) -> str:
@@ -75,7 +115,7 @@ class RollupSpec:
 
     @property
     def key_columns(self) -> tuple[str, ...]:
-        return (*self.dims, *([self.month] if self.month else []))
+        return (*map(dim_column, self.dims), *([self.month] if self.month else []))
 
 
 def is_dimension(fd: FieldDef) -> bool:
@@ -92,17 +132,32 @@ def _conditions(filters: Any) -> Iterable[list[Any]]:
             yield from _conditions(part)
 
 
-def _query_shape(obj: ObjectDef, query: Any) -> tuple[set[str], str | None, set[str]] | None:
-    """(dimensions, month field, measures) a query needs, or None if a rollup cannot serve
-    it. Dotted filter paths (`account.industry`) are allowed: while such a dashboard
-    filter is set the query falls back to the base table."""
+@dataclass
+class _Shape:
+    dims: set[str]
+    month: str | None
+    measures: set[str]
+    reached: set[str]  # dotted dimensions named in filters or groups
+    grouped: bool  # one of them is a group: only a rollup keeping it can answer
+
+
+def _query_shape(registry: Registry, obj: ObjectDef, query: Any) -> _Shape | None:
+    """What a query needs of a rollup, or None if none can serve it. Another dotted filter
+    path is allowed: while that dashboard filter is set the query reads the records."""
     dims: set[str] = set()
     months: set[str] = set()
     measures: set[str] = set()
+    reached: set[str] = set()
+    grouped = False
 
-    def use(path: str, unit: str | None) -> bool:
+    def use(path: str, unit: str | None, grouping: bool) -> bool:
+        nonlocal grouped
         if "." in path:
-            return unit is None
+            if unit is None and reach_of(registry, obj, path) is not None:
+                reached.add(path)
+                grouped = grouped or grouping
+                return True
+            return unit is None and not grouping
         fd = obj.field(path)
         if fd is None:
             return False
@@ -118,10 +173,10 @@ def _query_shape(obj: ObjectDef, query: Any) -> tuple[set[str], str | None, set[
 
     for group in query.group_by:
         path, _, unit = group.partition(":")
-        if "." in path or not use(path, unit or None):
+        if not use(path, unit or None, True):
             return None
     for condition in _conditions(query.filters):
-        if not use(condition[0], None):
+        if not use(condition[0], None, False):
             return None
         fd = obj.field(condition[0])
         if fd is not None and fd.value_type in ("date", "datetime") and not (
@@ -139,37 +194,53 @@ def _query_shape(obj: ObjectDef, query: Any) -> tuple[set[str], str | None, set[
         measures.add(path)
     if len(months) > 1:
         return None
-    return dims, next(iter(months), None), measures
+    return _Shape(dims, next(iter(months), None), measures, reached, grouped)
 
 
 def rollup_specs(registry: Registry) -> list[RollupSpec]:
-    """The rollups the registry's dashboards ask for, one per (object, date field)."""
-    wanted: dict[tuple[str, str | None], tuple[set[str], set[str]]] = {}
+    """The rollups the registry's dashboards ask for: per (object, date field), one without
+    reached dimensions and one per set of them — a query filtering by `account.industry`
+    is served by the first while the filter is unset, by the second while it is set."""
+    Key = tuple[str, str | None, tuple[str, ...]]
+    wanted: dict[Key, tuple[set[str], set[str]]] = {}
     for dashboard in getattr(registry, "dashboards", {}).values():
         for widget in dashboard.widgets:
             for query in [widget.query, *(m.query for m in widget.merge)]:
                 if not query.is_aggregate or query.object not in registry:
                     continue
                 obj = registry[query.object]
-                shape = _query_shape(obj, query)
+                shape = _query_shape(registry, obj, query)
                 if shape is None:
                     continue
-                dims, month, measures = shape
+                dims = set(shape.dims)
                 if "owner" in obj.all_fields:
                     dims.add("owner")  # row security filters by owner
-                have = wanted.setdefault((obj.name, month), (set(), set()))
-                have[0].update(dims)
-                have[1].update(measures)
-    return [RollupSpec(name, tuple(sorted(dims)), month, tuple(sorted(measures)))
-            for (name, month), (dims, measures) in sorted(wanted.items(),
-                                                          key=lambda kv: (kv[0][0],
-                                                                          kv[0][1] or ""))
-            if dims or month]  # a group key is needed to add to
+                keys: list[tuple[Key, set[str]]] = []
+                if not shape.grouped:
+                    keys.append(((obj.name, shape.month, ()), dims))
+                if shape.reached:
+                    keys.append(((obj.name, shape.month, tuple(sorted(shape.reached))),
+                                 dims | shape.reached))
+                for key, key_dims in keys:
+                    have = wanted.setdefault(key, (set(), set()))
+                    have[0].update(key_dims)
+                    have[1].update(shape.measures)
+    specs = []
+    for (name, month, reached), (dims, measures) in sorted(
+            wanted.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", len(kv[0][2]),
+                                            kv[0][2])):
+        if not dims and not month:
+            continue  # a group key is needed to add to
+        obj = registry[name]
+        reaches = tuple(r for r in (reach_of(registry, obj, p) for p in reached) if r)
+        specs.append(RollupSpec(name, tuple(sorted(dims)), month, tuple(sorted(measures)),
+                                reaches))
+    return specs  # the smaller rollup (no reached dimensions) first: readers try in order
 
 
 def build_rollup_table(metadata: MetaData, spec: RollupSpec) -> Table:
-    columns: list[Column[Any]] = [Column(name, String(255), primary_key=True, nullable=False)
-                                  for name in spec.dims]
+    columns: list[Column[Any]] = [Column(dim_column(name), String(255), primary_key=True,
+                                         nullable=False) for name in spec.dims]
     if spec.month:
         columns.append(Column(spec.month, String(MONTH_TEXT), primary_key=True,
                               nullable=False))
@@ -181,11 +252,23 @@ def build_rollup_table(metadata: MetaData, spec: RollupSpec) -> Table:
 
 
 def rebuild(conn: Connection, spec: RollupSpec, rollup: Table, base: Table,
-            obj: ObjectDef) -> None:
+            obj: ObjectDef, tables: Callable[[str], Table] | None = None) -> None:
     """Fill `rollup` from its base table in one INSERT … SELECT … GROUP BY (at creation,
-    when a new dashboard asks for a new shape)."""
+    when a new dashboard asks for a new shape); `tables` gives the looked-up objects'
+    tables for reached dimensions."""
     conn.execute(rollup.delete())
-    keys: list[Any] = [func.coalesce(base.c[name], literal("")) for name in spec.dims]
+    source: Any = base
+    joined: dict[str, Any] = {}
+    reached: dict[str, Any] = {}
+    for reach in spec.reaches:
+        if reach.lookup not in joined:
+            assert tables is not None, "a rollup with reached dimensions needs their tables"
+            alias = tables(reach.target).alias(f"r_{reach.lookup}")
+            source = source.outerjoin(alias, base.c[reach.lookup] == alias.c.id)
+            joined[reach.lookup] = alias
+        reached[reach.path] = joined[reach.lookup].c[reach.field]
+    keys: list[Any] = [func.coalesce(reached[name] if name in reached else base.c[name],
+                                     literal("")) for name in spec.dims]
     if spec.month:
         keys.append(func.coalesce(bucket_expression(base.c[spec.month], "month"),
                                   literal("")))
@@ -197,7 +280,7 @@ def rebuild(conn: Connection, spec: RollupSpec, rollup: Table, base: Table,
             else column
         values += [func.coalesce(func.sum(summed), 0.0), func.count(column)]
     labelled = [k.label(n) for k, n in zip(keys, spec.key_columns, strict=True)]
-    query = select(*labelled, *values)
+    query = select(*labelled, *values).select_from(source)
     if keys:
         query = query.group_by(*keys)
     query = query.having(func.count() > 0)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
-from app.dashboards.compute import drill_filters
+from app.dashboards.drill import drill_filters
 from app.dashboards.service import Dashboards
 from app.objectql.buckets import bucket_label
 from app.objectql.errors import QueryError
@@ -94,6 +95,27 @@ def test_kpis_equal_hand_written_sql(ql: Any, sales: SalesData, who: str):
     assert _same(data["pipeline"]["row"]["weighted"] or 0, weighted)
     assert data["pipeline"]["row"]["count"] == count
     assert _same(data["weighted_pipeline"]["value"], weighted)
+    service.close()
+
+
+@pytest.mark.parametrize("who", ["manager", "rep_a"])
+def test_kpi_trends_equal_hand_written_sql_month_by_month(ql: Any, sales: SalesData,
+                                                          who: str):
+    """Each KPI's sparkline: its value in each of the period's last six months (this quarter
+    runs on, so up to this month), as the same SQL gives it for that month alone."""
+    ctx = getattr(sales.team, who)
+    service = Dashboards(ql)
+    data = service.data(ctx, "sales", service.state(ctx, "sales", {}))
+    owners = sales.owners_visible(who)
+    months = [date(2024, 12, 1), *(date(2025, m, 1) for m in range(1, 7))]  # Dec … Jun 1
+    oracles = [_kpi_oracles(sales, owners, (a, b)) for a, b in pairwise(months)]
+    assert any(o["revenue"] for o in oracles) and any(o["new_leads"] for o in oracles)
+    for name in oracles[0]:
+        trend = data[name]["trend"]
+        assert [p["month"] for p in trend] == [f"{m:%Y-%m}" for m in months[:-1]], name
+        for point, oracle in zip(trend, oracles, strict=True):
+            assert _same(point["value"], oracle[name]), (name, point, oracle[name])
+    assert "trend" not in data["pipeline"]  # open deals: no period, no trend
     service.close()
 
 
@@ -200,6 +222,32 @@ def test_filters_narrow_every_figure(ql: Any, sales: SalesData):
         "AND o.close_date >= :s AND o.close_date < :e", [t.rep_a.user_id],
         s=LAST_Q[0], e=LAST_Q[1])
     assert _same(data["revenue"]["value"], revenue) and data["deals_won"]["value"] == n
+    # The industry narrows the other figures too (answered from the rollups keeping the
+    # account's industry): win rate, funnel, contracts, leads.
+    join = ("FROM opportunity o JOIN account a ON a.id = o.account WHERE o.owner IN :owners "
+            "AND a.industry = 'technology'")
+    closed = dict(sales.sql(f"SELECT o.stage, count(*) {join} AND o.stage IN ('closed_won', "
+                            "'closed_lost') AND o.close_date >= :s AND o.close_date < :e "
+                            "GROUP BY o.stage", [t.rep_a.user_id], s=LAST_Q[0], e=LAST_Q[1]))
+    won, lost = closed.get("closed_won", 0), closed.get("closed_lost", 0)
+    assert data["win_rate"]["row"]["closed_won_n"] == won
+    assert data["win_rate"]["row"]["closed_lost_n"] == lost
+    funnel = {s: (c, a) for s, c, a in sales.sql(
+        f"SELECT o.stage, count(*), sum(o.amount) {join} AND o.stage NOT IN ('closed_won', "
+        "'closed_lost') GROUP BY o.stage", [t.rep_a.user_id])}
+    assert funnel and won + lost > 0  # the data has some of each
+    assert {r["stage"]: r["count"] for r in data["funnel"]["rows"]} == \
+        {s: c for s, (c, _) in funnel.items()}
+    assert all(_same(r["amount"], funnel[r["stage"]][1]) for r in data["funnel"]["rows"])
+    [(booked,)] = sales.sql(
+        "SELECT coalesce(sum(c.contract_value), 0) FROM contract c JOIN account a ON "
+        "a.id = c.account WHERE c.owner IN :owners AND a.industry = 'technology' AND "
+        "c.start_date >= :s AND c.start_date < :e", [t.rep_a.user_id], s=LAST_Q[0], e=LAST_Q[1])
+    assert _same(data["contracts_booked"]["value"], booked)
+    [(leads,)] = sales.sql(
+        "SELECT count(*) FROM lead WHERE owner IN :owners AND industry = 'technology' AND "
+        "created_at >= :s AND created_at < :e", [t.rep_a.user_id], s=LAST_Q[0], e=LAST_Q[1])
+    assert data["new_leads"]["value"] == leads
     assert state.to_params() == params
     custom = service.state(t.manager, "sales", {"period": "custom", "from": "2025-02-01",
                                                 "to": "2025-02-28"})

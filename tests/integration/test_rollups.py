@@ -1,15 +1,17 @@
 """Rollup tables equal hand-written SQL over the records after any sequence of saves.
 
 Hypothesis drives random inserts, bulk inserts, updates (stage moves, amounts, close
-dates, owners), deletes and saves that fail validation, through ObjectQL as users do; after
-each sequence every opportunity rollup equals a GROUP BY over the opportunity table, and
-the aggregates ObjectQL answers from the rollups equal hand-written SQL — on SQLite and
-PostgreSQL.
+dates, owners, the deal's account), deletes, saves that fail validation and accounts
+changing industry, through ObjectQL as users do; after each sequence every opportunity
+rollup equals a GROUP BY over the opportunity table (joined to its account for the
+industry the dashboards filter and group by), and the aggregates ObjectQL answers from
+the rollups equal hand-written SQL — on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import bindparam, delete, select, text
 
-from app.objectql import Context, ObjectQLError
+from app.objectql import Context, ObjectQLError, rollups
 from app.storage.rollups import COUNT, count_column, sum_column
 from tests.conftest import fixed_clock, make_team
 
@@ -26,6 +28,7 @@ TODAY = date(2025, 6, 15)
 STAGES = ["prospecting", "qualification", "proposal", "negotiation", "closed_won",
           "closed_lost"]
 REASONS = [None, "price", "timing", "competitor"]
+INDUSTRIES = [None, "technology", "finance", "retail"]
 SETTINGS = settings(max_examples=int(os.environ.get("HOTCRM_FUZZ_EXAMPLES", "12")),
                     deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -35,12 +38,18 @@ amounts = st.one_of(st.none(), st.integers(0, 500_000).map(lambda c: c / 4))
 close_dates = st.integers(-400, 400).map(lambda d: TODAY + timedelta(days=d))
 deal = st.fixed_dictionaries({"stage": st.sampled_from(STAGES), "amount": amounts,
                               "close_date": close_dates, "owner": st.integers(0, 3),
-                              "loss_reason": st.sampled_from(REASONS)})
+                              "loss_reason": st.sampled_from(REASONS),
+                              "account": st.integers(0, 2)})
+open_deal = st.fixed_dictionaries({  # always accepted: later steps have deals to change
+    "stage": st.sampled_from(STAGES[:4]), "amount": amounts,
+    "close_date": st.integers(1, 400).map(lambda d: TODAY + timedelta(days=d)),
+    "owner": st.integers(0, 3), "loss_reason": st.none(), "account": st.integers(0, 2)})
 change = st.one_of(
     st.fixed_dictionaries({"stage": st.sampled_from(STAGES)}),
     st.fixed_dictionaries({"amount": amounts}),
     st.fixed_dictionaries({"close_date": close_dates}),
     st.fixed_dictionaries({"owner": st.integers(0, 3)}),
+    st.fixed_dictionaries({"account": st.integers(0, 2)}),
     st.fixed_dictionaries({"stage": st.sampled_from(STAGES), "loss_reason":
                            st.sampled_from(REASONS), "amount": amounts}),
 )
@@ -49,6 +58,7 @@ operation = st.one_of(
     st.tuples(st.just("bulk"), st.lists(deal, min_size=1, max_size=4)),
     st.tuples(st.just("update"), st.tuples(st.integers(0, 50), change)),
     st.tuples(st.just("delete"), st.integers(0, 50)),
+    st.tuples(st.just("industry"), st.tuples(st.integers(0, 2), st.sampled_from(INDUSTRIES))),
 )
 
 
@@ -56,10 +66,11 @@ operation = st.one_of(
 def world(ql: Any) -> dict[str, Any]:
     team = make_team(ql)
     ql.clock = fixed_clock(datetime(2025, 6, 15, 12, 0))
-    account = ql.insert(team.system, "account", {"name": "Rollup Co", "phone": "+1 555 0100",
-                                                 "industry": "technology"})
+    accounts = [ql.insert(team.system, "account", {"name": f"Rollup Co {n}",
+                                                   "phone": "+1 555 0100", "industry": industry})
+                ["id"] for n, industry in enumerate(["technology", "finance", None])]
     owners = [team.admin, team.manager, team.rep_a, team.rep_b]
-    return {"team": team, "account": account["id"], "owners": owners}
+    return {"team": team, "account": accounts[0], "accounts": accounts, "owners": owners}
 
 
 TOUCHED = ("activity", "contract", "opportunity")  # a won deal books a contract and a task
@@ -75,7 +86,8 @@ def _reset(ql: Any) -> None:
 
 
 def _row(world: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
-    return {"name": "Deal", "account": world["account"], "stage": d["stage"],
+    return {"name": "Deal", "account": world["accounts"][d.get("account", 0)],
+            "stage": d["stage"],
             "amount": d["amount"], "close_date": d["close_date"],
             "owner": world["owners"][d["owner"]].user_id, "loss_reason": d["loss_reason"]}
 
@@ -94,9 +106,15 @@ def _run(ql: Any, world: dict[str, Any], ops: list[tuple[str, Any]]) -> None:
                 index, changes = arg
                 if "owner" in changes:
                     changes = {"owner": world["owners"][changes["owner"]].user_id}
+                if "account" in changes:
+                    changes = {"account": world["accounts"][changes["account"]]}
                 ql.update(system, "opportunity", ids[index % len(ids)], changes)
             elif kind == "delete" and ids:
                 ql.delete(system, "opportunity", ids[arg % len(ids)])
+            elif kind == "industry":  # every deal of the account moves with it
+                account, industry = arg
+                ql.update(system, "account", world["accounts"][account],
+                          {"industry": industry})
         except ObjectQLError:
             pass  # refused saves (a past close date, a lost deal without reason) roll back
 
@@ -111,17 +129,27 @@ def _days(ql: Any, column: str) -> str:
         else f"(extract(epoch from {column}::timestamp) / 86400.0)"
 
 
+def _dim(spec: Any, path: str) -> str:
+    """A dimension in hand-written SQL: the column, or the looked-up record's field."""
+    if "." not in path:
+        return f"o.{path}"
+    [reach] = [r for r in spec.reaches if r.path == path]
+    return f"r_{reach.lookup}.{reach.field}"
+
+
 def _oracle(ql: Any, spec: Any) -> dict[tuple[str, ...], list[float]]:
-    keys = [f"coalesce({d}, '')" for d in spec.dims]
+    keys = [f"coalesce({_dim(spec, d)}, '')" for d in spec.dims]
     if spec.month:
-        keys.append(f"coalesce({_month(ql, spec.month)}, '')")
+        keys.append(f"coalesce({_month(ql, 'o.' + spec.month)}, '')")
     values = ["count(*)"]
     obj = ql.object(spec.object)
     for m in spec.measures:
         fd = obj.field(m)
-        expr = _days(ql, m) if fd.value_type in ("date", "datetime") else m
-        values += [f"coalesce(sum({expr}), 0)", f"count({m})"]
-    sql = f"SELECT {', '.join(keys + values)} FROM {spec.object}"
+        expr = _days(ql, f"o.{m}") if fd.value_type in ("date", "datetime") else f"o.{m}"
+        values += [f"coalesce(sum({expr}), 0)", f"count(o.{m})"]
+    sql = f"SELECT {', '.join(keys + values)} FROM {spec.object} o"
+    for lookup, target in sorted({(r.lookup, r.target) for r in spec.reaches}):
+        sql += f" LEFT JOIN {target} r_{lookup} ON r_{lookup}.id = o.{lookup}"
     if keys:
         sql += f" GROUP BY {', '.join(keys)}"
     with ql.engine.connect() as conn:
@@ -145,11 +173,13 @@ def _assert_equal(ours: dict[Any, list[float]], oracle: dict[Any, list[float]]) 
 
 
 @SETTINGS
-@given(ops=st.lists(operation, min_size=1, max_size=14))
+@given(first=st.lists(open_deal, min_size=1, max_size=6),
+       ops=st.lists(operation, min_size=1, max_size=14))
 def test_rollups_equal_a_group_by_over_the_records(ql: Any, world: dict[str, Any],
+                                                   first: list[dict[str, Any]],
                                                    ops: list[tuple[str, Any]]) -> None:
     _reset(ql)
-    _run(ql, world, ops)
+    _run(ql, world, [("bulk", first), *ops])
     assert ql.schema.rollups["opportunity"], "the sales dashboard asks for rollups"
     for name in TOUCHED:
         for spec, table in ql.schema.rollups.get(name, []):
@@ -187,6 +217,97 @@ def test_rollups_equal_a_group_by_over_the_records(ql: Any, world: dict[str, Any
         assert (got is None) == (want is None)
         if want is not None:
             assert got == pytest.approx(float(want), rel=1e-9)
+
+    _assert_by_industry(ql, manager, owners)
+
+
+def _assert_by_industry(ql: Any, manager: Any, owners: list[str]) -> None:
+    """The dashboard's industry filter and revenue-by-industry donut, answered from the
+    rollup keeping the account's industry, equal a join written by hand."""
+    opportunity = ql.object("opportunity")
+    count_and_sum = {"n": ("count", "id"), "amount": ("sum", "amount")}
+    grouped = rollups.answer(ql, manager, opportunity, ["account.industry"], count_and_sum,
+                             [["stage", "=", "closed_won"]], None, 1000)
+    filtered = rollups.answer(ql, manager, opportunity, ["stage"], count_and_sum,
+                              [["account.industry", "=", "finance"],
+                               ["stage", "not in", ["closed_won", "closed_lost"]]], None, 1000)
+    assert grouped is not None and filtered is not None, "served by a rollup"
+    join = ("FROM opportunity o LEFT JOIN account a ON a.id = o.account WHERE o.owner IN :o")
+    with ql.engine.connect() as conn:
+        by_industry = conn.execute(text(
+            f"SELECT a.industry, count(*), sum(o.amount) {join} AND o.stage = 'closed_won' "
+            "GROUP BY a.industry").bindparams(bindparam("o", expanding=True)), {"o": owners})
+        in_finance = conn.execute(text(
+            f"SELECT o.stage, count(*), sum(o.amount) {join} AND a.industry = 'finance' AND "
+            "o.stage NOT IN ('closed_won', 'closed_lost') GROUP BY o.stage"
+        ).bindparams(bindparam("o", expanding=True)), {"o": owners})
+        for ours, oracle, key in ((grouped, by_industry.all(), "account.industry"),
+                                  (filtered, in_finance.all(), "stage")):
+            assert {r[key]: r["n"] for r in ours} == {k: n for k, n, _ in oracle}
+            sums = {r[key]: r["amount"] for r in ours}
+            for k, _, amount in oracle:
+                assert (sums[k] is None) == (amount is None)
+                if amount is not None:
+                    assert sums[k] == pytest.approx(float(amount), rel=1e-9)
+
+
+def test_an_account_changing_industry_moves_its_deals(ql: Any, world: dict[str, Any]) -> None:
+    """The rollups keep each deal under its account's industry: when the account changes
+    industry (or loses it), or a deal moves to another account, the figures follow."""
+    _reset(ql)
+    deals = [{"stage": stage, "amount": 100.0 * (n + 1), "owner": n % 4, "account": n % 3,
+              "close_date": TODAY + timedelta(days=n * 7), "loss_reason": "price"}
+             for n, stage in enumerate(STAGES * 2)]
+    _run(ql, world, [("bulk", deals), ("industry", (0, "retail")), ("industry", (2, "finance")),
+                     ("update", (0, {"account": 1})), ("update", (4, {"account": 2})),
+                     ("industry", (1, None)), ("delete", 3), ("industry", (0, "finance"))])
+    assert any(spec.reaches for spec, _ in ql.schema.rollups["opportunity"])
+    for name in TOUCHED:
+        for spec, table in ql.schema.rollups.get(name, []):
+            _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
+    manager = world["team"].manager
+    _assert_by_industry(ql, manager, [manager.user_id, *sorted(manager.subordinate_ids)])
+
+
+def test_a_deal_saved_while_its_account_changes_industry_is_counted_once(
+        ql: Any, world: dict[str, Any]) -> None:
+    """A deal's save and its account's industry change at the same time: the account's
+    save waits for the deal's (which read the industry FOR SHARE), then moves it too."""
+    _reset(ql)
+    account = world["accounts"][1]
+    saved, done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def save_deal() -> None:
+        try:
+            with ql.transaction():
+                ql.insert(Context.system(), "opportunity", _row(world, {
+                    "stage": "proposal", "amount": 500.0, "owner": 2, "account": 1,
+                    "close_date": TODAY + timedelta(days=30), "loss_reason": None}))
+                saved.set()
+                done.wait(1.0)  # the account's save starts meanwhile (and must wait)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            saved.set()
+
+    def change_industry() -> None:
+        try:
+            saved.wait(10)
+            ql.update(Context.system(), "account", account, {"industry": "retail"})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    threads = [threading.Thread(target=save_deal), threading.Thread(target=change_industry)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    for spec, table in ql.schema.rollups["opportunity"]:
+        _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
+    ql.update(Context.system(), "account", account, {"industry": "finance"})  # as it was
 
 
 def test_a_failed_save_leaves_the_rollup_as_it_was(ql: Any, world: dict[str, Any]) -> None:

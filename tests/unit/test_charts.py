@@ -52,10 +52,19 @@ def test_formats_and_csv():
     assert format_value(54.5454, "percent") == "54.5%"
     assert format_value(None, "currency") == "—"
     assert bucket_text("2026-Q1", "quarter") == "Q1 2026"
-    assert csv_rows(FUNNEL, "Funnel") == [["stage", "amount"], ["Prospecting", 100.0],
-                                          ["Proposal", 50.0]]
-    kpi = {"kind": "kpi", "value": 3, "previous": 2, "change": 50.0}
-    assert csv_rows(kpi, "Deals won")[1] == ["Deals won", 3, 2, 50.0]
+    columns = [{"field": "stage", "label": "Stage"}, {"field": "amount", "label": "Amount"},
+               {"field": "count", "label": "Count"}]
+    assert csv_rows({**FUNNEL, "columns": columns}, "Funnel") == [
+        ["Stage", "Amount", "Count"], ["Prospecting", 100, 2], ["Proposal", 50, 1]]
+    assert csv_rows(FUNNEL, "Funnel")[0] == ["stage", "amount"]  # data cached before columns
+    deals = {"kind": "table", "columns": [{"field": "name", "label": "Opportunity"}],
+             "rows": [{"name": "=HYPERLINK(\"http://x\")"}, {"name": "Plain"}]}
+    assert csv_rows(deals, "Top") == [["Opportunity"], ["'=HYPERLINK(\"http://x\")"],
+                                      ["Plain"]]  # text, never a formula
+    kpi = {"kind": "kpi", "value": 3, "previous": 2.5, "change": None}
+    assert csv_rows(kpi, "Deals won") == [["Figure", "Value", "Previous period", "Change %"],
+                                          ["Deals won", 3, 2.5, None]]
+    assert csv_rows({"kind": "kpi", "value": 7.0}, "Open") == [["Figure", "Value"], ["Open", 7]]
 
 
 def test_every_chart_type_builds_a_trace_per_point():

@@ -1,0 +1,207 @@
+"""Rollups kept exact by the write path (the reading side is app/objectql/rollups.py).
+
+Every insert, update, delete and bulk insert of an object with rollups adds its row's
+contribution to its group (and takes the old one away from the old group) with an upsert,
+in the save's own transaction — so a rollup is never ahead of or behind the records, a
+failed save leaves it untouched, and there is no other way in (triggers, imports, Convert
+all write through the pipeline).
+
+A dimension reached through a lookup (`account.industry`) is read from the looked-up
+record at save time; when that record changes the field (an account changes industry),
+`follow` moves every row that looks it up from the old value's groups to the new one's,
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from app.storage.rollups import COUNT, Reach, RollupSpec, count_column, sum_column
+
+EPOCH = date(1970, 1, 1)
+Key = tuple[str, ...]
+
+
+def month_label(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return f"{value.year:04d}-{value.month:02d}"
+    return str(value)[:7]
+
+
+def _day_number(value: Any) -> float:
+    if isinstance(value, datetime):
+        return (value - datetime(1970, 1, 1)).total_seconds() / 86400
+    if isinstance(value, date):
+        return float((value - EPOCH).days)
+    return float(value)
+
+
+def _key(spec: RollupSpec, record: dict[str, Any]) -> Key:
+    dims = tuple("" if record.get(d) is None else str(record[d]) for d in spec.dims)
+    return (*dims, month_label(record.get(spec.month))) if spec.month else dims
+
+
+def _contribution(spec: RollupSpec, record: dict[str, Any], sign: int) -> list[float]:
+    out: list[float] = [sign]
+    for name in spec.measures:
+        value = record.get(name)
+        out += [0.0, 0] if value is None else [sign * _day_number(value), sign]
+    return out
+
+
+def deltas(spec: RollupSpec, changes: Iterable[tuple[dict[str, Any] | None,
+                                                     dict[str, Any] | None]]
+           ) -> dict[Key, list[float]]:
+    """Per group, what (old → new) record pairs add to it; groups netting to nothing are
+    left out (an update of the description touches no rollup)."""
+    out: dict[Key, list[float]] = {}
+    for old, new in changes:
+        for record, sign in ((old, -1), (new, 1)):
+            if record is None:
+                continue
+            key = _key(spec, record)
+            add = _contribution(spec, record, sign)
+            have = out.get(key)
+            out[key] = add if have is None else [a + b for a, b in zip(have, add, strict=True)]
+    return {k: v for k, v in out.items() if any(v)}
+
+
+Change = tuple[dict[str, Any] | None, dict[str, Any] | None]
+TableOf = Callable[[str], Table]
+CHUNK = 500  # ids per IN (...) when reading looked-up records
+
+
+def _reached_values(conn: Connection, spec: RollupSpec, table_of: TableOf,
+                    records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    """{(reach path, looked-up id): its current value} for the records' lookups."""
+    found: dict[tuple[str, str], Any] = {}
+    by_lookup: dict[str, list[Reach]] = {}
+    for reach in spec.reaches:
+        by_lookup.setdefault(reach.lookup, []).append(reach)
+    records = list(records)
+    for lookup, reaches in by_lookup.items():
+        ids = sorted({r[lookup] for r in records if isinstance(r.get(lookup), str)})
+        target = table_of(reaches[0].target)
+        for start in range(0, len(ids), CHUNK):
+            # FOR SHARE (PostgreSQL; SQLite writes one at a time anyway): an account's
+            # industry change waits for this save's commit, then `follow` sees this deal
+            # and moves it. The lookup's foreign key check and the account save's FOR
+            # UPDATE already order the two today; this keeps it so without them.
+            rows = conn.execute(select(target.c.id, *[target.c[r.field] for r in reaches])
+                                .where(target.c.id.in_(ids[start:start + CHUNK]))
+                                .with_for_update(read=True))
+            for row in rows:
+                for n, reach in enumerate(reaches, start=1):
+                    found[(reach.path, row[0])] = row[n]
+    return found
+
+
+def _with_reached(spec: RollupSpec, record: dict[str, Any] | None,
+                  values: dict[tuple[str, str], Any]) -> dict[str, Any] | None:
+    if record is None or not spec.reaches:
+        return record
+    out = dict(record)
+    for reach in spec.reaches:
+        out[reach.path] = values.get((reach.path, record.get(reach.lookup) or ""))
+    return out
+
+
+def apply(conn: Connection, spec: RollupSpec, table: Table, changes: Iterable[Change],
+          table_of: TableOf | None = None) -> None:
+    """Add saved (old → new) record pairs to the rollup; reached dimensions are read from
+    the looked-up records as they are now (`table_of` gives their tables)."""
+    changes = list(changes)
+    if spec.reaches:
+        assert table_of is not None, "a rollup with reached dimensions needs their tables"
+        values = _reached_values(conn, spec, table_of,
+                                 [r for pair in changes for r in pair if r is not None])
+        changes = [(_with_reached(spec, old, values), _with_reached(spec, new, values))
+                   for old, new in changes]
+    _upsert(conn, spec, table, changes)
+
+
+def follow(conn: Connection, rollups: dict[str, list[tuple[RollupSpec, Table]]],
+           table_of: TableOf, target: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """`target` record `old` → `new` was saved: where a rollup keeps one of its changed
+    fields as a reached dimension, the records that look it up move groups."""
+    for pairs in rollups.values():
+        for spec, table in pairs:
+            moved = [r for r in spec.reaches if r.target == target
+                     and old.get(r.field) != new.get(r.field)]
+            if not moved:
+                continue
+            base = table_of(spec.object)
+            lookups = sorted({r.lookup for r in moved})
+            needed = sorted({*(d for d in spec.dims if "." not in d),
+                             *([spec.month] if spec.month else []), *spec.measures,
+                             *(r.lookup for r in spec.reaches)})
+            rows = [dict(r._mapping) for r in conn.execute(
+                select(*[base.c[n] for n in needed]).where(
+                    or_(*[base.c[lookup] == new["id"] for lookup in lookups])))]
+            if not rows:
+                continue
+            values = _reached_values(conn, spec, table_of, rows)  # now: the new values
+            changes: list[Change] = []
+            for row in rows:
+                after = _with_reached(spec, row, values)
+                assert after is not None
+                before = dict(after)
+                for reach in moved:
+                    if row.get(reach.lookup) == new["id"]:
+                        before[reach.path] = old.get(reach.field)
+                changes.append((before, after))
+            _upsert(conn, spec, table, changes)
+
+
+def _upsert(conn: Connection, spec: RollupSpec, table: Table,
+            changes: Iterable[Change]) -> None:
+    found = deltas(spec, changes)
+    if not found:
+        return
+    measures = [COUNT, *[c for m in spec.measures for c in (sum_column(m), count_column(m))]]
+    rows = []
+    for key, values in found.items():
+        row: dict[str, Any] = dict(zip(spec.key_columns, key, strict=True))
+        row.update({name: int(v) if name == COUNT or name.startswith("c__") else v
+                    for name, v in zip(measures, values, strict=True)})
+        rows.append(row)
+    upsert, remove = _statements(conn.dialect.name, spec, table, measures)
+    conn.execute(upsert, rows)
+    # Groups that reached zero rows go, so the table holds only groups that exist. Only
+    # the groups a row left can be empty now: found by their key, not by a scan.
+    emptied = [{f"k_{name}": value for name, value in zip(spec.key_columns, key, strict=True)}
+               for key, values in found.items() if values[0] < 0]
+    if emptied:
+        conn.execute(remove, emptied)
+
+
+_built: dict[tuple[int, str], tuple[Table, Any, Any]] = {}
+
+
+def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: list[str]
+                ) -> tuple[Any, Any]:
+    """The rollup's upsert and empty-group delete, built once per table (building the
+    upsert's SET clause cost more than running it)."""
+    found = _built.get((id(table), dialect_name))
+    if found is not None and found[0] is table:
+        return found[1], found[2]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=list(spec.key_columns),
+        set_={name: table.c[name] + stmt.excluded[name] for name in measures})
+    remove = table.delete().where(
+        table.c[COUNT] == 0,
+        *[table.c[name] == bindparam(f"k_{name}") for name in spec.key_columns])
+    if len(_built) > 256:  # metadata reloads make new tables: forget the old ones
+        _built.clear()
+    _built[(id(table), dialect_name)] = (table, upsert, remove)
+    return upsert, remove
