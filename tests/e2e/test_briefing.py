@@ -50,13 +50,18 @@ def test_briefing_streams_regenerates_and_makes_a_task(page: Any, live_server: s
     expect(card).not_to_contain_text("910,000")
 
     provider = card.get_by_test_id("briefing-provider").inner_text()
+    old_steps = card.get_by_test_id("briefing-steps").element_handle()
     card.get_by_test_id("briefing-regenerate").click()
+    # Regenerating replaces the steps: wait for the old ones to go before using the new.
+    page.wait_for_function("el => !el.isConnected", arg=old_steps, timeout=10_000)
     expect(card.get_by_test_id("briefing-steps")).to_be_visible(timeout=10_000)
+    expect(summary).to_have_attribute("aria-busy", "false", timeout=10_000)
     assert "offline" in provider
 
     step = card.get_by_test_id("briefing-step").first
     text = step.locator(".q-checkbox + div > div").first.inner_text()
     step.get_by_test_id("briefing-step-task").click()
-    expect(page.get_by_text("Task created")).to_be_visible(timeout=10_000)
+    expect(page.locator(".q-notification").get_by_text("Task created")).to_be_visible(
+        timeout=10_000)
     page.get_by_test_id("tab-timeline").click()
     expect(page.get_by_text(text[:60]).last).to_be_visible(timeout=10_000)
