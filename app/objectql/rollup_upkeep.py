@@ -79,12 +79,13 @@ TableOf = Callable[[str], Table]
 CHUNK = 500  # ids per IN (...) when reading looked-up records
 
 
-def _reached_values(conn: Connection, spec: RollupSpec, table_of: TableOf,
+def _reached_values(conn: Connection, reaches: Iterable[Reach], table_of: TableOf,
                     records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Any]:
-    """{(reach path, looked-up id): its current value} for the records' lookups."""
+    """{(reach path, looked-up id): its current value} for the records' lookups: one read
+    per lookup, whatever the number of rollups and fields reached through it."""
     found: dict[tuple[str, str], Any] = {}
     by_lookup: dict[str, list[Reach]] = {}
-    for reach in spec.reaches:
+    for reach in dict.fromkeys(reaches):
         by_lookup.setdefault(reach.lookup, []).append(reach)
     records = list(records)
     for lookup, reaches in by_lookup.items():
@@ -118,14 +119,23 @@ def apply(conn: Connection, spec: RollupSpec, table: Table, changes: Iterable[Ch
           table_of: TableOf | None = None) -> None:
     """Add saved (old → new) record pairs to the rollup; reached dimensions are read from
     the looked-up records as they are now (`table_of` gives their tables)."""
-    changes = list(changes)
-    if spec.reaches:
+    apply_all(conn, [(spec, table)], changes, table_of)
+
+
+def apply_all(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
+              changes: Iterable[Change], table_of: TableOf | None = None) -> None:
+    """`apply` for each of an object's rollups, reading the reached fields once for all."""
+    rollups, changes = list(rollups), list(changes)
+    reaches = [reach for spec, _ in rollups for reach in spec.reaches]
+    values: dict[tuple[str, str], Any] = {}
+    if reaches:
         assert table_of is not None, "a rollup with reached dimensions needs their tables"
-        values = _reached_values(conn, spec, table_of,
+        values = _reached_values(conn, reaches, table_of,
                                  [r for pair in changes for r in pair if r is not None])
-        changes = [(_with_reached(spec, old, values), _with_reached(spec, new, values))
-                   for old, new in changes]
-    _upsert(conn, spec, table, changes)
+    for spec, table in rollups:
+        _upsert(conn, spec, table,
+                [(_with_reached(spec, old, values), _with_reached(spec, new, values))
+                 for old, new in changes])
 
 
 def follow(conn: Connection, rollups: dict[str, list[tuple[RollupSpec, Table]]],
@@ -148,7 +158,7 @@ def follow(conn: Connection, rollups: dict[str, list[tuple[RollupSpec, Table]]],
                     or_(*[base.c[lookup] == new["id"] for lookup in lookups])))]
             if not rows:
                 continue
-            values = _reached_values(conn, spec, table_of, rows)  # now: the new values
+            values = _reached_values(conn, spec.reaches, table_of, rows)  # the new values
             changes: list[Change] = []
             for row in rows:
                 after = _with_reached(spec, row, values)

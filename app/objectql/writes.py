@@ -207,8 +207,9 @@ class WritePipeline:
     def _roll_up(self, conn: Connection, obj: ObjectDef,
                  changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]]) -> None:
         """The object's rollups follow the rows, in this transaction (rollup_upkeep.py)."""
-        for spec, table in self.ql.schema.rollups.get(obj.name, ()):
-            rollup_upkeep.apply(conn, spec, table, changes, self.ql.schema.table)
+        rollups = self.ql.schema.rollups.get(obj.name)
+        if rollups:
+            rollup_upkeep.apply_all(conn, rollups, changes, self.ql.schema.table)
 
     def _statement(self, kind: str, obj: ObjectDef, columns: tuple[str, ...]) -> Any:
         """INSERT (or versioned UPDATE) of `columns`, built once per column set: the same
