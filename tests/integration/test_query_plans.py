@@ -42,6 +42,8 @@ from components.related_list import _sort as related_sort
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = 600  # x3 contacts, x2 opportunities and emails, x10 activities
+# One worker runs the module, so each database is seeded once (~12 s each), not per worker.
+pytestmark = [pytest.mark.xdist_group("query_plans")]
 PAGE = 50
 USERS = {"admin": "admin@hotcrm.local", "manager": "manager@hotcrm.local",
          "rep": "alice@hotcrm.local"}

@@ -36,6 +36,11 @@ def axe_violations(page: Any, impacts: tuple[str, ...] = BLOCKING,
                    within: str | None = None) -> list[Violation]:
     """Run axe-core on the page as it is now (or on the element `within` selects);
     violations of the given impacts."""
+    # Measure the settled screen: a colour still in transition (a theme switch, a tab's
+    # ink) reads as a contrast failure that no user sees.
+    page.wait_for_function("() => document.getAnimations()"
+                           ".every(a => a.playState !== 'running' || a.effect?.getTiming()"
+                           ".iterations === Infinity)", timeout=10_000)
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_FILE_PATH))
     result = page.evaluate("([within, options]) => axe.run("
