@@ -368,9 +368,13 @@ class DashboardView:
         loop = asyncio.get_running_loop()
 
         def changed(object_name: str) -> None:  # called on the writer's thread
+            if loop.is_closed():  # the page's loop ended without deleting the page
+                unsubscribe()
+                return
             loop.call_soon_threadsafe(self._schedule, object_name)
 
-        return self.service.subscribe(changed)
+        unsubscribe = self.service.subscribe(changed)
+        return unsubscribe
 
     def _schedule(self, object_name: str) -> None:
         self._pending.add(object_name)

@@ -36,6 +36,9 @@ class LiveUpdates:
             self._pending.cancel()
 
     def _on_change(self, event: ChangeEvent) -> None:  # any thread
+        if self._loop.is_closed():  # the page's loop ended without deleting the page
+            self.close()
+            return
         if event.is_resync or self._wants(event):
             self._loop.call_soon_threadsafe(self._schedule)
 

@@ -177,6 +177,17 @@ class MetadataStudio:
             return refused.problems
         return []
 
+    def check_dashboard_text(self, name: str, text: str) -> list[MetadataProblem]:
+        """The loader's problems with YAML `text` as dashboard `name`, with line numbers
+        of that text (the studio's YAML editor shows them next to its lines)."""
+        overlay = documents.to_overlay(self._overlay)
+        overlay.dashboards[name] = text
+        try:
+            load_registry(self._directory, overlay)
+        except MetadataError as exc:
+            return exc.problems
+        return []
+
     def hidden_fields(self, name: str) -> dict[str, dict[str, Any]]:
         """Fields of `name` removed in the studio whose column (and data) is kept:
         {field name: its last definition}. Putting one back restores its data."""

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import text
 
 from app.core import Services
 from app.metadata.studio import MetadataRefused
 from app.objectql import Context
+from components.admin import dashboard_docs as docs
+from components.admin.saving import save_dashboard
 from tests.conftest import make_team
 from tests.integration.api_support import Api
 from tests.integration.studio_support import backend, fresh_database, studio_services, svc
@@ -172,3 +175,29 @@ def test_other_process_serves_the_changed_dashboard(backend: str, tmp_path: Path
             assert time.monotonic() - started < 5, "the other process never caught up"
             time.sleep(0.02)
         assert time.monotonic() - started <= 2.0
+
+
+def test_yaml_editor_messages_name_the_line_of_the_admins_text(svc: Services) -> None:
+    studio = svc.studio
+    text = "# my notes\n" + docs.to_text(studio.dashboard_document("sales"))
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "object: opportunity")
+    lines[at] = lines[at].replace("opportunity", "nothing")
+    problems = studio.check_dashboard_text("sales", "\n".join(lines))
+    assert [(p.line, p.object, p.message) for p in problems] == [
+        (at + 1, "sales.revenue", "unknown object 'nothing'")]
+    assert studio.check_dashboard_text("sales", text) == []
+    # the editor's save: the refusal names the widget, so the row shows it
+    refused = save_dashboard(svc, SYSTEM, "sales", yaml.safe_load("\n".join(lines)),
+                             base_version=0, comment="")
+    assert not refused.ok and refused.problems[0].object == "sales.revenue"
+    rows = docs.widget_rows(studio.dashboard_document("sales"))
+    rows[0]["title"] = "Bookings"
+    saved = save_dashboard(svc, SYSTEM, "sales",
+                           docs.apply_rows(studio.dashboard_document("sales"), rows),
+                           base_version=0, comment="retitle")
+    assert saved.ok and saved.version == 1
+    assert svc.ql.registry.dashboards["sales"].widgets[0].title == "Bookings"
+    stale = save_dashboard(svc, SYSTEM, "sales", studio.dashboard_document("sales"),
+                           base_version=0, comment="")
+    assert stale.conflict and "+  title: Bookings" in (stale.conflict_diff or "")
