@@ -4,11 +4,13 @@ record (the expression input's check and evaluate)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from uuid import uuid4
 
 from app.objectql.service import ObjectQL
 from components.admin.expression_input import check, evaluate
 from components.admin.layout_preview import hidden_on, preview_sections
+from components.admin.views_tab import preview_rows
 from components.record_form import holds
 from tests.conftest import Team
 
@@ -47,3 +49,19 @@ def test_formula_and_rule_tried_on_a_record(ql: ObjectQL, team: Team) -> None:
     assert evaluate(rule, known, record, ql.today()) == (True, False)  # the rule passes
     ok, reason = evaluate("bogus + 1", set(), record, ql.today())
     assert not ok and "bogus" in str(reason)
+
+
+def test_list_view_preview_shows_the_first_rows_of_the_unsaved_view(ql: ObjectQL,
+                                                                    team: Team) -> None:
+    for i in range(7):
+        _account(ql, team, industry="finance" if i % 2 else "retail")
+    editor = SimpleNamespace(services=SimpleNamespace(ql=ql), ctx=team.rep_a,
+                             object_name="account")
+    view = {"columns": ["name", "industry"], "filters": [["industry", "=", "finance"]],
+            "sort": [["name", "desc"]]}
+    rows = preview_rows(editor, view)  # type: ignore[arg-type]
+    expected = ql.find(team.rep_a, "account", fields=["name"],
+                       filters=[["industry", "=", "finance"]], sort=[["name", "desc"]],
+                       limit=5).records
+    assert [r["name"] for r in rows] == [r["name"] for r in expected]
+    assert rows and all(r["industry"] == "finance" for r in rows) and len(rows) <= 5
