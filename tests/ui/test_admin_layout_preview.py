@@ -39,3 +39,19 @@ async def test_layout_preview_shows_a_real_record(user: User, demo: Demo) -> Non
              if e.props.get("data-testid") == "field-phone"]
     assert phone, "the record's phone is drawn in its field slot"
     assert demo.services.studio.version() == before  # nothing saved
+
+
+async def test_list_view_preview_is_live(user: User, demo: Demo) -> None:
+    ql = demo.services.ql
+    before = demo.services.studio.version()
+    sign_in(user, demo, "admin")
+    await user.open("/admin/objects/account?tab=views")
+    user.find(marker="view-edit-all").click()
+    first = ql.find(Context.system(), "account", fields=["name"], sort=[["name", "asc"]],
+                    limit=1).records[0]["name"]
+    # drawn without pressing Preview, sorted as the view says
+    await user.should_see(str(first), retries=50)
+    tables = [e for e in user.find(ui.element).elements
+              if e.props.get("data-testid") == "view-preview-table"]
+    assert len(tables) == 1
+    assert demo.services.studio.version() == before  # nothing saved
