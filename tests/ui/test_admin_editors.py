@@ -1,5 +1,7 @@
-""""Preview as a record page" in the studio's layout tab: the unsaved layout drawn for a
-real record the way the record page draws it; nothing is saved."""
+"""The studio editors' previews and drag and drop, in NiceGUI's simulated browser:
+"Preview as a record page" draws the unsaved layout for a real record as the record page
+does; the list view's preview of the first rows is live; picklist values reorder by
+dragging. Nothing here saves (the demo database is shared)."""
 
 from __future__ import annotations
 
@@ -55,3 +57,22 @@ async def test_list_view_preview_is_live(user: User, demo: Demo) -> None:
               if e.props.get("data-testid") == "view-preview-table"]
     assert len(tables) == 1
     assert demo.services.studio.version() == before  # nothing saved
+
+
+async def test_picklist_values_reorder_by_drag_and_drop(user: User, demo: Demo) -> None:
+    sign_in(user, demo, "admin")
+    await user.open("/admin/objects/account")
+    user.find(marker="field-edit-industry").click()
+    await user.should_see(marker="picklist-row-0", retries=50)
+
+    def labels() -> list[str]:
+        found = [e for e in user.find(ui.input).elements
+                 if e.props.get("data-testid") == "picklist-label"]
+        return [str(e.value) for e in sorted(found, key=lambda e: e.id)]  # page order
+
+    before = labels()
+    assert before[:3] == ["Technology", "Finance", "Manufacturing"]
+    user.find(marker="picklist-row-0").trigger("dragstart")
+    user.find(marker="picklist-row-2").trigger("drop.prevent")
+    assert labels()[:3] == ["Finance", "Manufacturing", "Technology"]
+    assert sorted(labels()) == sorted(before)  # nothing lost, nothing saved yet
