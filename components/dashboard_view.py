@@ -183,6 +183,14 @@ class DashboardView:
     def _refresh(self) -> None:
         self._flush = None
         changed, self._pending = self._pending, set()
+        live = self.service.ql.registry.dashboards.get(self.dashboard.name)
+        if live is not self.dashboard:
+            if live is None or live.model_dump_json() != self.dashboard.model_dump_json():
+                # An admin changed (or reverted) the definition in the studio: the grid
+                # and widgets are drawn from the new one, so the page is drawn again.
+                ui.navigate.reload()
+                return
+            self.dashboard = live  # the same definition from a new registry
         names = {w.name for w in self.dashboard.widgets
                  if self.dashboard.objects_read(w) & changed}
         if names:

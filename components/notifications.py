@@ -51,7 +51,7 @@ class NotificationBell:
 
     async def refresh(self) -> None:
         loaded = await run.io_bound(load_notifications, self.ql, self.ctx)
-        if not self.menu.is_deleted:
+        if loaded is not None and not self.menu.is_deleted:  # None: shutting down
             self.show(*loaded)
 
     def show(self, unread: int, latest: list[dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ from nicegui import ui
 
 from app.auth.user_admin import is_admin
 from app.objectql.context import Context
+from components.admin.dashboard_editor import DashboardEditor, DashboardsPanel
 from components.admin.frame import admin_frame, forbidden
 from components.admin.history import HistoryPanel
 from components.admin.object_editor import ObjectEditor
@@ -68,6 +69,26 @@ def admin_permissions(request: Request) -> RedirectResponse | None:
         return ctx
     with admin_frame(ctx, "Permissions", "permissions"):
         PermissionsPanel(services(), ctx, role=request.query_params.get("role"))
+    return None
+
+
+@ui.page("/admin/dashboards")
+def admin_dashboards(request: Request) -> RedirectResponse | None:
+    ctx = admin_context(request)
+    if not isinstance(ctx, Context):
+        return ctx
+    with admin_frame(ctx, "Dashboards", "dashboards"):
+        DashboardsPanel(services(), ctx)
+    return None
+
+
+@ui.page("/admin/dashboards/{name}")
+def admin_dashboard(request: Request, name: str) -> RedirectResponse | None:
+    ctx = admin_context(request)
+    if not isinstance(ctx, Context):
+        return ctx
+    with admin_frame(ctx, name, "dashboards"):
+        DashboardEditor(services(), ctx, name, tab=request.query_params.get("tab"))
     return None
 
 

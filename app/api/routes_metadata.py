@@ -1,5 +1,5 @@
-"""The ⚑ metadata API: objects as their YAML-shaped documents, versioned changes, history
-and revert — all through the metadata studio service (app/metadata/studio.py).
+"""The ⚑ metadata API: objects and dashboards as their YAML-shaped documents, versioned
+changes, history and revert — all through the metadata studio service (app/metadata/studio.py).
 
 Optimistic versions: GET answers with `ETag: "<metadata version>"`; a change sends that
 back as `If-Match` (or `?base_version=N`). A change without one is refused (428): a
@@ -136,6 +136,96 @@ async def create_object(request: Request, ctx: CurrentContext) -> Response:
     return response
 
 
+@router.get("/dashboards")
+def list_dashboards(ctx: CurrentContext) -> Response:
+    _admin(ctx)
+    studio = _studio()
+    return json_response({"dashboards": studio.dashboard_names()},
+                         headers=_etag(studio.version()))
+
+
+@router.get("/dashboards/{name}")
+def get_dashboard(name: str, ctx: CurrentContext) -> Response:
+    """The dashboard's document in the shape of its YAML file (admins)."""
+    _admin(ctx)
+    studio = _studio()
+    return json_response(studio.dashboard_document(name), headers=_etag(studio.version()))
+
+
+@router.put("/dashboards/{name}")
+async def put_dashboard(name: str, request: Request, ctx: CurrentContext) -> Response:
+    """Replace (or create) the dashboard with this document, as a new version."""
+    _admin(ctx)
+    base, comment = _base_version(request), _comment(request)
+    document = await json_body(request)
+    studio = _studio()
+    info = await run_in_threadpool(lambda: studio.save_dashboard(
+        ctx, name, document, base_version=base, comment=comment))
+    return _saved(info, studio.dashboard_document(name))
+
+
+@router.patch("/dashboards/{name}")
+async def patch_dashboard(name: str, request: Request, ctx: CurrentContext) -> Response:
+    """Merge-patch (RFC 7386) the document. `widgets` may also be a mapping by widget
+    name: `{"widgets": {"revenue": {"title": "Bookings"}}}` patches that widget, null
+    removes it, a new name appends it (a list replaces them all)."""
+    _admin(ctx)
+    base, comment = _base_version(request), _comment(request)
+    patch = await json_body(request)
+    studio = _studio()
+
+    def apply() -> VersionInfo:
+        current = studio.dashboard_document(name)
+        document = merge_patch(current, {k: v for k, v in patch.items() if k != "widgets"}
+                               if isinstance(patch, dict) and isinstance(
+                                   patch.get("widgets"), dict) else patch)
+        if isinstance(patch, dict) and isinstance(patch.get("widgets"), dict):
+            document["widgets"] = patch_widgets(current.get("widgets") or [],
+                                                patch["widgets"])
+        return studio.save_dashboard(ctx, name, document, base_version=base,
+                                     comment=comment)
+
+    info = await run_in_threadpool(apply)
+    return _saved(info, studio.dashboard_document(name))
+
+
+def patch_widgets(widgets: list[Any], patch: dict[str, Any]) -> list[Any]:
+    """Widgets merge-patched by name, in their order; new names at the end."""
+    result: list[Any] = []
+    for widget in widgets:
+        name = widget.get("name") if isinstance(widget, dict) else None
+        if name in patch:
+            if patch[name] is not None:
+                result.append(merge_patch(widget, patch[name]))
+        else:
+            result.append(widget)
+    known = {w.get("name") for w in widgets if isinstance(w, dict)}
+    result += [{"name": n, **v} if isinstance(v, dict) else v
+               for n, v in patch.items() if n not in known and v is not None]
+    return result
+
+
+@router.post("/dashboards", status_code=201)
+async def create_dashboard(request: Request, ctx: CurrentContext) -> Response:
+    """A new dashboard, served at /dashboard/{name} at once."""
+    _admin(ctx)
+    base, comment = _base_version(request), _comment(request)
+    document = await json_body(request)
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ApiError(422, "the document needs a name", code="validation_failed",
+                       details=[{"field": "name", "message": "missing required key 'name'"}])
+    studio = _studio()
+    if name in studio.dashboard_names():
+        raise ApiError(409, f"dashboard '{name}' already exists; PUT "
+                            f"/api/metadata/dashboards/{name} changes it", code="conflict")
+    info = await run_in_threadpool(lambda: studio.save_dashboard(
+        ctx, name, document, base_version=base, comment=comment))
+    response = _saved(info, studio.dashboard_document(name), 201)
+    response.headers["Location"] = f"/api/metadata/dashboards/{name}"
+    return response
+
+
 @router.get("/permissions/{role}")
 def get_permissions(role: str, ctx: CurrentContext) -> Response:
     _admin(ctx)
@@ -240,6 +330,30 @@ def openapi_paths() -> dict[str, Any]:
             "REST endpoints and OpenAPI schema appear at once",
             "parameters": change_params, "requestBody": {"required": True, "content": doc},
             "responses": {"201": saved, **change_errors}}},
+        "/api/metadata/dashboards": {
+            "get": {"tags": ["metadata"], "summary": "Dashboard names (admins)",
+                    "responses": {"200": {"description": "names", "content": {
+                        "application/json": {"schema": {"type": "object", "properties": {
+                            "dashboards": {"type": "array", "items": {"type": "string"}}}}}}},
+                        **_errors("401", "403")}},
+            "post": {"tags": ["metadata"], "summary": "Create a dashboard (admins; a new "
+                     "version, served at once)", "parameters": change_params,
+                     "requestBody": {"required": True, "content": doc},
+                     "responses": {"201": saved, **change_errors}}},
+        "/api/metadata/dashboards/{name}": {
+            "get": {"tags": ["metadata"], "summary": "A dashboard's document (admins)",
+                    "parameters": [name], "responses": {
+                        "200": {"description": "the document", "content": doc},
+                        **_errors("401", "403", "404")}},
+            "put": {"tags": ["metadata"], "summary": "Replace a dashboard (admins; a new "
+                    "version, applied live)", "parameters": [name, *change_params],
+                    "requestBody": {"required": True, "content": doc},
+                    "responses": {"200": saved, **change_errors}},
+            "patch": {"tags": ["metadata"], "summary": "Merge-patch a dashboard (admins; "
+                      "widgets may be a mapping by widget name, null removes one)",
+                      "parameters": [name, *change_params],
+                      "requestBody": {"required": True, "content": doc},
+                      "responses": {"200": saved, **change_errors}}},
         "/api/metadata/permissions/{role}": {
             "get": {"tags": ["metadata"], "summary": "A role's permission set (admins)",
                     "parameters": [role], "responses": {

@@ -250,15 +250,23 @@ class _Checker:
 
 
 def load_dashboards(directory: Path, objects: dict[str, ObjectDef],
-                    collector: ProblemCollector) -> dict[str, DashboardDef]:
+                    collector: ProblemCollector, overlay: dict[str, str] | None = None
+                    ) -> dict[str, DashboardDef]:
+    """Every dashboard file under `directory`, with `overlay`'s YAML texts (the studio's
+    versions, by dashboard name) in place of the files of the same name."""
     from app.metadata.loader import MetadataProblem, _pydantic_message, _read_yaml
 
     result: dict[str, DashboardDef] = {}
     folder = directory / "dashboards"
-    for path in sorted(folder.glob("*.dashboard.yml")) if folder.is_dir() else []:
+    overlay = overlay or {}
+    paths = {p.name: p for p in (sorted(folder.glob("*.dashboard.yml"))
+                                 if folder.is_dir() else [])}
+    paths.update({f"{name}.dashboard.yml": folder / f"{name}.dashboard.yml"
+                  for name in overlay})
+    for _file_name, path in sorted(paths.items()):
         stem = path.name.removesuffix(".dashboard.yml")
         key = f"dashboard:{stem}"
-        data = _read_yaml(path, str(path), key, collector)
+        data = _read_yaml(overlay.get(stem, path), str(path), key, collector)
         if data is None:
             continue
         try:

@@ -154,3 +154,6 @@ class DashboardDef(_Strict):
         return set(self._reads.get(widget.name, ()))
 
     _reads: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
+    # The definition's fingerprint in widget cache keys (set on first use): a studio
+    # change makes a new DashboardDef, hence new keys and no stale figures.
+    _digest: str | None = PrivateAttr(default=None)

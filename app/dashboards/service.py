@@ -32,7 +32,6 @@ class Dashboards:
         self.cache: WidgetCache = cache or LocalCache()
         self._listeners: list[ChangeListener] = []
         self._lock = threading.Lock()
-        self._digests: dict[int, str] = {}
         # Changes from this process and, through the Redis relay, from every other one.
         self._unsubscribe = ql.events.subscribe(self._on_change)
 
@@ -114,13 +113,12 @@ class Dashboards:
                            [(o, generations[o]) for o in reads[w.name]]]) for w in widgets]
 
     def _digest(self, dashboard: DashboardDef) -> str:
-        """Changes of the definition (metadata reload) make new keys."""
-        found = self._digests.get(id(dashboard))
-        if found is None:
-            found = hashlib.blake2b(dashboard.model_dump_json().encode(),
-                                    digest_size=8).hexdigest()
-            self._digests[id(dashboard)] = found
-        return found
+        """Changes of the definition (metadata reload, studio version) make new keys.
+        Kept on the definition itself: an id() may be reused by a changed one."""
+        if dashboard._digest is None:
+            dashboard._digest = hashlib.blake2b(dashboard.model_dump_json().encode(),
+                                                digest_size=8).hexdigest()
+        return dashboard._digest
 
     # -- change events -------------------------------------------------------------------
     def subscribe(self, listener: ChangeListener) -> Callable[[], None]:

@@ -1,7 +1,8 @@
 """Metadata as documents: the YAML-shaped dicts the studio, REST and CLI exchange.
 
-A document is exactly what a `<name>.object.yml` or `<role>.permission.yml` file holds,
-parsed. `Documents` maps kind ("objects" | "permissions") → name → document. The
+A document is exactly what a `<name>.object.yml`, `<role>.permission.yml` or
+`<name>.dashboard.yml` file holds, parsed. `Documents` maps kind ("objects" |
+"permissions" | "dashboards") → name → document. The
 shipped files are the baseline; a studio version holds the documents it replaced.
 """
 
@@ -17,8 +18,9 @@ import yaml
 
 from app.metadata.loader import Overlay
 
-KINDS = ("objects", "permissions")
-SUFFIX = {"objects": ".object.yml", "permissions": ".permission.yml"}
+KINDS = ("objects", "permissions", "dashboards")
+SUFFIX = {"objects": ".object.yml", "permissions": ".permission.yml",
+          "dashboards": ".dashboard.yml"}
 Documents = dict[str, dict[str, dict[str, Any]]]
 
 
@@ -76,7 +78,8 @@ def merged(baseline: Documents, overlay: Documents) -> Documents:
 
 def to_overlay(overlay: Documents) -> Overlay:
     return Overlay(objects={n: dump(d) for n, d in overlay.get("objects", {}).items()},
-                   permissions={n: dump(d) for n, d in overlay.get("permissions", {}).items()})
+                   permissions={n: dump(d) for n, d in overlay.get("permissions", {}).items()},
+                   dashboards={n: dump(d) for n, d in overlay.get("dashboards", {}).items()})
 
 
 def changed_names(before: Documents, after: Documents) -> list[tuple[str, str]]:
@@ -108,6 +111,9 @@ def summarize(before: Documents, after: Documents) -> str:
         if kind == "permissions":
             parts.append(f"permissions of {name} changed")
             continue
+        if kind == "dashboards":
+            parts.append(_dashboard_summary(name, old, new))
+            continue
         if old is None:
             parts.append(f"created object {name}")
             continue
@@ -121,6 +127,21 @@ def summarize(before: Documents, after: Documents) -> str:
         bits += [f"changed {k}" for k in keys]
         parts.append(f"{name}: {', '.join(bits) or 'reformatted'}")
     return "; ".join(parts) or "no change"
+
+
+def _dashboard_summary(name: str, old: dict[str, Any] | None, new: dict[str, Any]) -> str:
+    if old is None:
+        return f"created dashboard {name}"
+    before = {w.get("name"): w for w in old.get("widgets") or [] if isinstance(w, dict)}
+    after = {w.get("name"): w for w in new.get("widgets") or [] if isinstance(w, dict)}
+    bits = [f"added widget {w}" for w in after if w not in before]
+    bits += [f"removed widget {w}" for w in before if w not in after]
+    bits += [f"changed widget {w}" for w in after if w in before and before[w] != after[w]]
+    if list(before) != list(after) and set(before) == set(after):
+        bits.append("reordered widgets")
+    bits += [f"changed {k}" for k in dict.fromkeys([*old, *new])
+             if k != "widgets" and old.get(k) != new.get(k)]
+    return f"dashboard {name}: {', '.join(bits) or 'reformatted'}"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -7,6 +7,7 @@ broken directory raises MetadataError and never yields a half-built registry.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,11 +268,13 @@ def _load_permissions(directory: Path, objects: dict[str, ObjectDef],
 @dataclass(frozen=True)
 class Overlay:
     """Documents that replace (or add to) the files under a metadata directory: the YAML
-    text of `<name>.object.yml` and `<role>.permission.yml`. The studio's versions load
-    this way, so they pass exactly the checks (and messages) of `hotcrm check-metadata`."""
+    text of `<name>.object.yml`, `<role>.permission.yml` and `<name>.dashboard.yml`. The
+    studio's versions load this way, so they pass exactly the checks (and messages) of
+    `hotcrm check-metadata`."""
 
     objects: dict[str, str]
     permissions: dict[str, str]
+    dashboards: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def load_registry(directory: Path | str, overlay: Overlay | None = None) -> Registry:
@@ -309,7 +312,8 @@ def load_registry(directory: Path | str, overlay: Overlay | None = None) -> Regi
                                     overlay.permissions if overlay else None)
     from app.dashboards.loader import load_dashboards
 
-    dashboards = load_dashboards(directory, objects, collector)
+    dashboards = load_dashboards(directory, objects, collector,
+                                 overlay.dashboards if overlay else None)
     if collector.problems:
         raise MetadataError(collector.problems)
     return Registry(objects, permissions, dashboards)

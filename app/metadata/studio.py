@@ -2,8 +2,8 @@
 
 The shipped YAML under `metadata/` is the baseline (version 0). Every change made
 through this service (REST, CLI, the /admin pages) is stored as a numbered version in
-the database holding the full documents of every object and permission set the studio
-has changed, plus a readable diff; the live registry is always "baseline + latest
+the database holding the full documents of every object, permission set and dashboard
+the studio has changed, plus a readable diff; the live registry is always "baseline + latest
 version". A change passes the same loader and checks as `hotcrm check-metadata` before
 anything is applied, so broken metadata never becomes live.
 
@@ -159,6 +159,35 @@ class MetadataStudio:
             return {"role": role, "objects": {}}
         return copy.deepcopy(found)
 
+    def dashboard_names(self) -> list[str]:
+        return sorted(documents.merged(self.baseline(), self._overlay)["dashboards"])
+
+    def dashboard_document(self, name: str) -> dict[str, Any]:
+        """The live dashboard `name` as its YAML-shaped dict; NotFound when unknown."""
+        found = documents.merged(self.baseline(), self._overlay)["dashboards"].get(name)
+        if found is None:
+            raise NotFound(f"unknown dashboard '{name}'")
+        return copy.deepcopy(found)
+
+    def check_dashboard(self, name: str, document: Any) -> list[MetadataProblem]:
+        """The loader's problems with `document` as dashboard `name` (nothing applied)."""
+        try:
+            self._build(self._with_document("dashboards", name, document))
+        except MetadataRefused as refused:
+            return refused.problems
+        return []
+
+    def check_dashboard_text(self, name: str, text: str) -> list[MetadataProblem]:
+        """The loader's problems with YAML `text` as dashboard `name`, with line numbers
+        of that text (the studio's YAML editor shows them next to its lines)."""
+        overlay = documents.to_overlay(self._overlay)
+        overlay.dashboards[name] = text
+        try:
+            load_registry(self._directory, overlay)
+        except MetadataError as exc:
+            return exc.problems
+        return []
+
     def hidden_fields(self, name: str) -> dict[str, dict[str, Any]]:
         """Fields of `name` removed in the studio whose column (and data) is kept:
         {field name: its last definition}. Putting one back restores its data."""
@@ -240,6 +269,17 @@ class MetadataStudio:
             self._check_base(base_version)
             overlay = self._with_document("permissions", role, document)
             return self._commit(ctx, overlay, base_version, comment)
+
+    def save_dashboard(self, ctx: Context, name: str, document: dict[str, Any], *,
+                       base_version: int, comment: str = "") -> VersionInfo:
+        """Create or replace dashboard `name`; same rules as save_object. Open dashboard
+        pages and the data endpoints serve the new definition at once."""
+        _require_admin(ctx)
+        with self._lock:
+            self._check_base(base_version)
+            overlay = self._with_document("dashboards", name, document)
+            return self._commit(ctx, overlay, base_version, comment,
+                                safety_file=self._file("dashboards", name))
 
     def save_documents(self, ctx: Context, changed: Documents, *, base_version: int,
                        comment: str = "") -> VersionInfo:
@@ -399,7 +439,7 @@ class MetadataStudio:
         if not isinstance(document, dict):
             raise MetadataRefused([MetadataProblem(file, None, None, None,
                                                    "the document must be a mapping of keys")])
-        key = "name" if kind == "objects" else "role"
+        key = "role" if kind == "permissions" else "name"
         doc = documents.normalized({key: name, **document} if key not in document
                                    else document)
         if kind == "objects" and name in system_objects():

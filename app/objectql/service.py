@@ -299,13 +299,19 @@ class ObjectQL:
         if cached is None:
             cached = [n for n, fd in obj.all_fields.items()
                       if self.security.field_readable(ctx, obj, fd)]
-            self._remember(key, cached)
+            self._remember(key, cached, obj)
         return list(cached)
 
-    def _remember(self, key: tuple[Any, ...], value: Any) -> None:
-        if len(self._plans) > 4096:
-            self._plans.clear()
-        self._plans[key] = value
+    def _remember(self, key: tuple[Any, ...], value: Any, obj: ObjectDef) -> None:
+        """Cache a plan built from `obj` — only while `obj` is the live definition. A page
+        holding an ObjectDef from before a metadata change (or a request racing the swap)
+        would otherwise leave a plan of the old fields in the new cache, for everyone."""
+        with self._lock:
+            if self._registry.get(obj.name) is not obj:
+                return
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            self._plans[key] = value
 
     def _base_select(self, ctx: Context, obj: ObjectDef, b: SelectBuilder,
                      field_names: list[str]) -> Any:
@@ -315,7 +321,7 @@ class ObjectQL:
         cached = self._plans.get(key)
         if cached is None:
             cached = select(*[b.resolve(name)[0].label(name) for name in field_names])
-            self._remember(key, cached)
+            self._remember(key, cached, obj)
         return cached
 
     def find(self, ctx: Context, object_name: str, *, fields: list[str] | None = None,
@@ -354,7 +360,7 @@ class ObjectQL:
                                        skip, expand, search, with_total, key is not None)
                 params = {}
                 if key is not None:
-                    self._remember(key, plan)
+                    self._remember(key, plan, obj)
             cursor = conn.execute(plan.statement, params)
             keys = tuple(cursor.keys())
             # zip over the column names once: a RowMapping per row cost more than the query.

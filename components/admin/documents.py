@@ -197,3 +197,13 @@ def options_from_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             option["color"] = row["color"]
         result.append(option)
     return result
+
+
+def moved(items: list[Any], source: int, target: int) -> list[Any]:
+    """`items` with the one at `source` dropped at `target` (drag and drop); unchanged
+    when either index is outside the list."""
+    if not (0 <= source < len(items) and 0 <= target < len(items)):
+        return list(items)
+    result = list(items)
+    result.insert(target, result.pop(source))
+    return result

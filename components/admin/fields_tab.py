@@ -100,7 +100,7 @@ class FieldsTab:
                 ui.button(icon="edit", on_click=lambda n=name: FieldDialog(
                     self.editor, n).open()).props(
                     f'flat round dense color=grey-8 aria-label="Edit {label}" '
-                    'data-testid="field-edit"').tooltip("Edit")
+                    'data-testid="field-edit"').tooltip("Edit").mark(f"field-edit-{name}")
                 if not is_name:
                     ui.button(icon="visibility_off", on_click=lambda n=name, lb=label:
                               self.confirm_hide(n, lb)).props(

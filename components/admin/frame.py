@@ -15,6 +15,7 @@ from components.shell import frame
 SECTIONS = (("objects", "Objects", "/admin", "category"),
             ("users", "Users", "/admin/users", "group"),
             ("permissions", "Permissions", "/admin/permissions", "lock"),
+            ("dashboards", "Dashboards", "/admin/dashboards", "insights"),
             ("history", "History", "/admin/history", "history"))
 MUTED = "text-slate-500 dark:text-slate-400"
 CARD = "w-full shadow-none border border-slate-200 dark:border-slate-800 bg-[#fff] " \

@@ -1,6 +1,7 @@
 """The record page layout: sections (label, one or two columns, fields in order, optional
 `visible_when` checked live) and related lists. Fields move between sections with a
-"Move to" menu; the whole layout is saved as one version."""
+"Move to" menu; "Preview as a record page" draws the unsaved layout for a real record;
+the whole layout is saved as one version."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class LayoutTab:
             ui.space()
             ui.button("Add section", icon="add", on_click=self.add_section).props(
                 'flat no-caps color=primary data-testid="layout-add-section"')
+            ui.button("Preview as a record page", icon="preview", on_click=self.preview
+                      ).props('flat no-caps color=primary data-testid="layout-preview-open"'
+                              ).mark("layout-preview-open")
             ui.button("Save layout", icon="save", on_click=self.save).props(
                 'unelevated no-caps color=primary data-testid="layout-save"')
         self.problem = problem_box()
@@ -58,6 +62,12 @@ class LayoutTab:
         self.related_box = ui.element("div").classes(
             "w-full grid grid-cols-1 lg:grid-cols-2 2xl:grid-cols-3 gap-3 items-start")
         self.render()
+
+    def preview(self) -> None:
+        from components.admin.layout_preview import LayoutPreview
+
+        LayoutPreview(self.editor.services.ql, self.editor.ctx, self.editor.object_name,
+                      self.layout).open()
 
     # -- sections ---------------------------------------------------------------------------
     def render(self) -> None:

@@ -128,17 +128,21 @@ class ObjectEditor:
         ui.navigate.to(f"{target}?tab={tab}" if tab else target)
 
     def show_conflict(self, outcome: SaveOutcome) -> None:
-        """The other admin's change, above everything, with a way to start again from it."""
-        self.conflict_box.clear()
-        with self.conflict_box, ui.card().classes(
-                "w-full shadow-none border border-amber-300 bg-amber-50 dark:bg-amber-950 "
-                "dark:border-amber-700 gap-2").props('role=alert data-testid="conflict"'):
-            ui.label("Someone else changed the metadata first").classes("font-semibold")
-            ui.label(outcome.message or "").classes("text-sm")
-            diff_view(outcome.conflict_diff or "")
-            ui.button("Reload and start from their version", icon="refresh",
-                      on_click=lambda: ui.navigate.reload()).props(
-                'unelevated no-caps color=primary data-testid="conflict-reload"')
+        show_conflict(self.conflict_box, outcome)
+
+
+def show_conflict(box: ui.column, outcome: SaveOutcome) -> None:
+    """The other admin's change, above everything, with a way to start again from it."""
+    box.clear()
+    with box, ui.card().classes(
+            "w-full shadow-none border border-amber-300 bg-amber-50 dark:bg-amber-950 "
+            "dark:border-amber-700 gap-2").props('role=alert data-testid="conflict"'):
+        ui.label("Someone else changed the metadata first").classes("font-semibold")
+        ui.label(outcome.message or "").classes("text-sm")
+        diff_view(outcome.conflict_diff or "")
+        ui.button("Reload and start from their version", icon="refresh",
+                  on_click=lambda: ui.navigate.reload()).props(
+            'unelevated no-caps color=primary data-testid="conflict-reload"')
 
 
 def diff_view(diff: str, testid: str = "diff") -> None:

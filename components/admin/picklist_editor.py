@@ -9,7 +9,7 @@ from typing import Any
 
 from nicegui import ui
 
-from components.admin.documents import COLORS, options_from_rows, snake_name
+from components.admin.documents import COLORS, moved, options_from_rows, snake_name
 
 SWATCH = {"grey": "#94a3b8", "blue": "#3b82f6", "green": "#22c55e", "red": "#ef4444",
           "orange": "#f97316", "amber": "#f59e0b", "yellow": "#eab308", "teal": "#14b8a6",
@@ -47,6 +47,17 @@ class PicklistEditor:
             self.rows[index], self.rows[target] = self.rows[target], self.rows[index]
             self.render()
 
+    def drag_start(self, index: int) -> None:
+        self._dragging = index
+
+    def drop(self, index: int) -> None:
+        """A value dragged onto row `index` takes its place (the others shift)."""
+        source, self._dragging = getattr(self, "_dragging", None), None
+        if source is None or source == index:
+            return
+        self.rows = moved(self.rows, source, index)
+        self.render()
+
     def remove(self, index: int) -> None:
         self.rows.pop(index)
         self.render()
@@ -64,7 +75,14 @@ class PicklistEditor:
 
     def _row(self, index: int, row: dict[str, Any]) -> None:
         with ui.row().classes("w-full items-center gap-1 no-wrap").props(
-                f'data-testid="{self.testid}-row"'):
+                f'data-testid="{self.testid}-row" draggable="true"').mark(
+                f"{self.testid}-row-{index}") as line:
+            # Drag a row onto another to reorder (the arrows do the same by keyboard).
+            line.on("dragstart", lambda i=index: self.drag_start(i))
+            line.on("dragover", js_handler="(e) => e.preventDefault()")  # a drop target
+            line.on("drop.prevent", lambda i=index: self.drop(i))
+            ui.icon("drag_indicator", size="1.1rem").classes(
+                "text-slate-400 cursor-grab shrink-0").props('aria-hidden="true"')
             ui.element("span").classes("inline-block w-3 h-3 rounded-full shrink-0").style(
                 f"background:{SWATCH.get(str(row.get('color')), '#94a3b8')}").props(
                 'aria-hidden="true"')

@@ -90,6 +90,12 @@ def save_permissions(services: Services, ctx: Context, role: str, document: dict
         ctx, role, document, base_version=base_version, comment=comment))
 
 
+def save_dashboard(services: Services, ctx: Context, name: str, document: dict[str, Any], *,
+                   base_version: int, comment: str) -> SaveOutcome:
+    return _outcome(lambda: studio(services).save_dashboard(
+        ctx, name, document, base_version=base_version, comment=comment))
+
+
 def revert(services: Services, ctx: Context, number: int, comment: str) -> SaveOutcome:
     return _outcome(lambda: studio(services).revert(ctx, number, comment=comment))
 

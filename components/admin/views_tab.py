@@ -62,7 +62,8 @@ class ViewsTab:
                     ui.space()
                     ui.button(icon="edit", on_click=lambda n=name: ViewDialog(editor, n).open()
                               ).props(f'flat round dense color=grey-8 aria-label="Edit view '
-                                      f'{view.get("label") or name}" data-testid="view-edit"')
+                                      f'{view.get("label") or name}" data-testid="view-edit"').mark(
+                        f"view-edit-{name}")
                     if name != "all":
                         ui.button(icon="delete", on_click=lambda n=name: self.remove(n)).props(
                             f'flat round dense color=grey-8 aria-label="Remove view '
@@ -78,6 +79,9 @@ class ViewsTab:
         if outcome is None:
             return
         self.editor.saved(f"View {name} removed", outcome, tab="views")
+
+
+PREVIEW_DELAY = 0.4  # seconds
 
 
 class ViewDialog:
@@ -100,7 +104,8 @@ class ViewDialog:
             self.label = ui.input("Label", value=view.get("label") or "").props(
                 'outlined dense maxlength=80 data-testid="view-label"').classes("w-full")
             self.columns = OrderedPicker(list(view.get("columns") or []), choices,
-                                         label="Columns", testid="view-columns")
+                                         label="Columns", testid="view-columns",
+                                         on_change=lambda _values: self.schedule_preview())
             ui.label("Filters").classes("text-sm font-medium")
             self.filters = list(view.get("filters") or [])
             if simple_filters(self.filters) and editor.object_name in editor.services.ql.registry:
@@ -127,6 +132,8 @@ class ViewDialog:
                                     value=direction or "asc", label="Direction").props(
                         'outlined dense').classes("w-40")
                     self.sort.append((key, way))
+                    key.on_value_change(lambda _e: self.schedule_preview())
+                    way.on_value_change(lambda _e: self.schedule_preview())
             selects = {n: str(s.get("label") or n) for n, s in fields.items()
                        if s.get("type") == "select"}
             numbers = {n: str(s.get("label") or n) for n, s in fields.items()
@@ -141,18 +148,33 @@ class ViewDialog:
             with ui.row().classes("w-full items-center gap-2"):
                 ui.button("Preview", icon="visibility", on_click=self.preview).props(
                     'flat no-caps color=primary data-testid="view-preview"')
-                ui.label("The first rows as you would see them (saved fields only).").classes(
+                ui.label("The first rows as you would see them (saved fields only), "
+                         "redrawn as you change columns, filters and sort.").classes(
                     f"text-xs {MUTED}")
             self.preview_box = ui.column().classes("w-full gap-0")
+            self._timer_host = ui.element("div").classes("hidden")  # outlives redraws
+            self._preview_timer: Any = None
             self.problem = problem_box()
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
                 ui.button("Save view", on_click=self.save).props(
                     'unelevated no-caps color=primary data-testid="view-save"')
         self.dialog.open()
+        self.schedule_preview()
 
     def _filters_changed(self, conditions: list[Any]) -> None:
         self.filters = list(conditions)
+        self.schedule_preview()
+
+    def schedule_preview(self) -> None:
+        """The live preview, redrawn once the admin pauses (a burst of clicks is one
+        query)."""
+        if getattr(self, "_timer_host", None) is None:
+            return  # still being built
+        if self._preview_timer is not None:
+            self._preview_timer.cancel()
+        with self._timer_host:
+            self._preview_timer = ui.timer(PREVIEW_DELAY, self.preview, once=True)
 
     def collect(self) -> dict[str, Any]:
         view: dict[str, Any] = {"label": str(self.label.value or "").strip() or None,

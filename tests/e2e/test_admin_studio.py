@@ -97,10 +97,6 @@ def choose_lookup(page: Any, field: str, text: str) -> None:
     page.locator(".q-menu .q-item", has_text=text).first.click()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "passes alone; failed in the whole suite on 2026-12-02 (not yet diagnosed) — the "
-    "studio's behaviour is covered by tests/integration/test_metadata_studio.py, "
-    "test_api_metadata.py, test_admin_saving.py and tests/ui/test_admin_pages.py"))
 def test_region_project_revert_and_reapply_without_a_restart(
         browser: Any, live_server: str, admin_token: str) -> None:
     alice = token_for(live_server, "alice")

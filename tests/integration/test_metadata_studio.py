@@ -187,3 +187,21 @@ def test_permission_set_change_applies_live(svc: Services) -> None:
         svc.ql.insert(team.rep_a, "account", {"name": "Another", "phone": "555-0100"})
     svc.studio.revert(team.admin, 0)
     assert svc.ql.insert(team.rep_a, "account", {"name": "Another", "phone": "555-0100"})["id"]
+
+
+def test_a_page_holding_the_old_definition_does_not_poison_the_new_plans(
+        svc: Services) -> None:
+    """A live page keeps the ObjectDef it was drawn with; reading with it after a change
+    must not leave the old field list in the plan cache (the rep then saw an empty
+    Region after re-applying it, and everyone got 'unknown field' after a revert)."""
+    team = make_team(svc.ql)
+    account = svc.ql.insert(team.rep_a, "account", {"name": "Held", "phone": "555-0100"})
+    held = svc.ql.object("account")
+    svc.studio.save_object(SYSTEM, "account", _with_region(svc), base_version=0)
+    assert "region" not in svc.ql.readable_fields(team.rep_a, held)  # the page's old view
+    svc.ql.update(team.rep_a, "account", account["id"], {"region": "emea"})
+    assert svc.ql.get(team.rep_a, "account", account["id"])["region"] == "emea"
+    held = svc.ql.object("account")
+    svc.studio.revert(SYSTEM, 0)
+    assert "region" in svc.ql.readable_fields(team.rep_a, held)
+    assert "region" not in svc.ql.get(team.rep_a, "account", account["id"])

@@ -100,3 +100,13 @@ def test_picklist_rows_become_options_in_order() -> None:
     assert documents.options_from_rows(rows) == [
         {"value": "north_america", "label": "North America", "color": "blue"},
         {"probability": 5, "value": "emea", "label": "EMEA"}]
+
+
+def test_moved_drops_an_item_at_the_target() -> None:
+    from components.admin.documents import moved
+
+    items = ["a", "b", "c", "d"]
+    assert moved(items, 0, 2) == ["b", "c", "a", "d"]
+    assert moved(items, 3, 0) == ["d", "a", "b", "c"]
+    assert moved(items, 1, 9) == items and moved(items, -1, 0) == items
+    assert items == ["a", "b", "c", "d"]
