@@ -529,7 +529,7 @@ class ObjectQL:
         params: dict[str, Any] = {}
         if key is not None and shaped is not None:
             plan = FindPlan(statement, None, tuple(b.slots or ()), False)
-            self._remember(key, plan)
+            self._remember(key, plan, obj)
             params = bind(plan, shaped[1])
         with self._reading() as conn:
             n = conn.execute(statement, params).scalar_one()
