@@ -1,7 +1,8 @@
 """The record page layout: sections (label, one or two columns, fields in order, optional
 `visible_when` checked live) and related lists. Fields move between sections with a
-"Move to" menu; "Preview as a record page" draws the unsaved layout for a real record;
-the whole layout is saved as one version."""
+"Move to" menu or by drag and drop (between and within sections); "Preview as a record
+page" draws the unsaved layout for a real record; the whole layout is saved as one
+version."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from nicegui import ui
 from app.metadata.models import SYSTEM_FIELD_NAMES
 from components.admin.expression_input import ExpressionInput
 from components.admin.frame import CARD, MUTED, problem_box, section_heading
-from components.admin.ordered_picker import OrderedPicker
+from components.admin.ordered_picker import DragHub, OrderedPicker
 from components.admin.views_tab import field_choices
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class LayoutTab:
         self.layout.setdefault("sections", [])
         self.layout.setdefault("related_lists", [])
         self.choices = field_choices(editor.doc)
+        self.drag = DragHub()  # fields drag between (and within) the sections
         with ui.row().classes("w-full items-center gap-3"):
             section_heading("Page layout")
             ui.space()
@@ -121,7 +123,7 @@ class LayoutTab:
             OrderedPicker(list(section.get("fields") or []), self._free_for(section),
                           label="Fields", testid="section-fields",
                           on_change=lambda values, s=section: self._fields_changed(s, values),
-                          extra_actions=move_menu)
+                          extra_actions=move_menu, drag=self.drag)
             known = set(self.editor.doc.get("fields") or {}) | set(SYSTEM_FIELD_NAMES)
             visible = ExpressionInput("Show this section only when (optional)",
                                       section.get("visible_when"), known,

@@ -76,3 +76,36 @@ async def test_picklist_values_reorder_by_drag_and_drop(user: User, demo: Demo) 
     user.find(marker="picklist-row-2").trigger("drop.prevent")
     assert labels()[:3] == ["Finance", "Manufacturing", "Technology"]
     assert sorted(labels()) == sorted(before)  # nothing lost, nothing saved yet
+
+
+async def test_layout_fields_drag_between_sections(user: User, demo: Demo) -> None:
+    layout = demo.services.ql.object("account").page_layouts["default"]
+    first, second = layout.sections[0], layout.sections[1]
+    moved, anchor = first.fields[0], second.fields[1]
+    before = demo.services.studio.version()
+    sign_in(user, demo, "admin")
+    await user.open("/admin/objects/account?tab=layout")
+    await user.should_see(marker=f"section-fields-item-{moved}", retries=50)
+
+    def sections() -> dict[str, list[str]]:
+        """Each section card's field rows, in page order."""
+        found: dict[str, list[str]] = {}
+        for card in user.find(ui.card).elements:
+            label = card.props.get("data-layout-section")
+            if label is not None:
+                found[str(label)] = [str(e.props["data-name"]) for e in card.descendants()
+                                     if e.props.get("data-testid") == "section-fields-item"]
+        return found
+
+    assert moved in sections()[str(first.label)]
+    user.find(marker=f"section-fields-item-{moved}").trigger("dragstart")
+    user.find(marker=f"section-fields-item-{anchor}").trigger("drop.prevent.stop")
+    now = sections()
+    assert moved not in now[str(first.label)]
+    assert now[str(second.label)][:3] == [second.fields[0], moved, anchor]  # before it
+    # within a section: the moved field dropped on the section's first row goes first
+    user.find(marker=f"section-fields-item-{moved}").trigger("dragstart")
+    user.find(marker=f"section-fields-item-{second.fields[0]}").trigger("drop.prevent.stop")
+    assert sections()[str(second.label)][:2] == [moved, second.fields[0]]
+    assert sum(map(len, sections().values())) == sum(len(s.fields) for s in layout.sections)
+    assert demo.services.studio.version() == before  # nothing saved until Save layout
