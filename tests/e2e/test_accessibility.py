@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app.devserver import api_get, sign_in
 from tests.support.axe import axe_violations
@@ -45,9 +46,19 @@ def open_move_menu_and_loss_dialog(page: Any) -> None:
 
 
 def select_first_row(page: Any) -> None:
-    page.locator("[data-testid=list-table] tbody .q-checkbox").first.focus()
-    page.keyboard.press("Space")
-    page.get_by_test_id("mass-actions").wait_for()
+    """Select the first row from the keyboard. A live list redraws its rows when a record
+    changes (other tests write through the same server), which can take the focus away
+    between the focus and the key: then select again."""
+    actions = page.get_by_test_id("mass-actions")
+    for _ in range(3):
+        page.locator("[data-testid=list-table] tbody .q-checkbox").first.focus()
+        page.keyboard.press("Space")
+        try:
+            actions.wait_for(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    actions.wait_for()
 
 
 def open_global_search(page: Any) -> None:
