@@ -38,6 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     services = build_services(settings)
     runtime.install(services)
     services.start_watching()  # metadata versions saved by other processes
+    # The AI briefing service now, not on the first account page: building it imports the
+    # provider's SDK (~1.3 s for anthropic), which on the event loop would freeze every page.
+    from app.ai.service import briefing_service
+
+    briefing_service(services)
     metrics.install(services)
     if settings.demo:
         from app.seed import database_is_empty, seed_demo
