@@ -112,7 +112,7 @@ class WidgetCard:
         with self.body:
             with ui.row().classes("w-full items-end justify-between no-wrap gap-2"):
                 value = ui.label(format_value(data.get("value"), fmt)).classes(
-                    "dash-kpi-value cursor-pointer").props(
+                    "dash-kpi-value cursor-pointer shrink-0").props(
                     f'data-testid="kpi-value" data-value="{data.get("value")}"')
                 if data.get("trend"):
                     self._trend(data["trend"], fmt)
@@ -142,7 +142,8 @@ class WidgetCard:
     def _trend(self, trend: list[dict[str, Any]], fmt: str | None) -> None:
         months = ", ".join(f"{bucket_text(p['month'], 'month')}: {format_value(p['value'], fmt)}"
                            for p in trend)
-        ui.html(sparkline_svg([p["value"] for p in trend])).props(
+        # Shrinks before the figure does: on a phone two KPI cards share the width.
+        ui.html(sparkline_svg([p["value"] for p in trend])).classes("min-w-0 shrink").props(
             f'data-testid="kpi-trend" data-months="{len(trend)}"').tooltip(months)
 
     # -- charts ---------------------------------------------------------------------------
