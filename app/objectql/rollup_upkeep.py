@@ -115,16 +115,11 @@ def _with_reached(spec: RollupSpec, record: dict[str, Any] | None,
     return out
 
 
-def apply(conn: Connection, spec: RollupSpec, table: Table, changes: Iterable[Change],
-          table_of: TableOf | None = None) -> None:
-    """Add saved (old → new) record pairs to the rollup; reached dimensions are read from
-    the looked-up records as they are now (`table_of` gives their tables)."""
-    apply_all(conn, [(spec, table)], changes, table_of)
-
-
 def apply_all(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
               changes: Iterable[Change], table_of: TableOf | None = None) -> None:
-    """`apply` for each of an object's rollups, reading the reached fields once for all."""
+    """Add saved (old → new) record pairs to each of an object's rollups; reached
+    dimensions are read from the looked-up records as they are now, once for all the
+    rollups (`table_of` gives their tables)."""
     rollups, changes = list(rollups), list(changes)
     reaches = [reach for spec, _ in rollups for reach in spec.reaches]
     values: dict[tuple[str, str], Any] = {}

@@ -511,28 +511,25 @@ class ObjectQL:
         self.security.check_object(ctx, obj, "read")
         filters = list(filters or [])
         shaped = None if search and search.strip() else filter_shape(filters, ctx.user_id)
-        key = None
-        if shaped is not None:  # a reusable statement per shape, as find() has
-            key = ("count", id(self._registry), obj.name, ctx.role, ctx.is_system,
-                   ctx.user_id, ctx.subordinate_ids, shaped[0], cap)
-            plan = self._plans.get(key)
-            if plan is not None:
-                check_filters(filters)
-                with self._reading() as conn:
-                    n = conn.execute(plan.statement, bind(plan, shaped[1])).scalar_one()
-                return (cap, True) if n > cap else (int(n), False)
-        b = self._builder(ctx, obj)
-        if key is not None:
-            b.slots = []
-        where = self._where(ctx, b, obj, filters, search)
-        statement = self._count_statement(b, where, cap)
-        params: dict[str, Any] = {}
-        if key is not None and shaped is not None:
-            plan = FindPlan(statement, None, tuple(b.slots or ()), False)
-            self._remember(key, plan, obj)
-            params = bind(plan, shaped[1])
+        # A reusable statement per shape, as find() has (see plans.py).
+        key = None if shaped is None else (
+            "count", id(self._registry), obj.name, ctx.role, ctx.is_system, ctx.user_id,
+            ctx.subordinate_ids, shaped[0], cap)
+        plan = self._plans.get(key) if key is not None else None
+        if plan is None:
+            b = self._builder(ctx, obj)
+            if key is not None:
+                b.slots = []
+            where = self._where(ctx, b, obj, filters, search)
+            plan = FindPlan(self._count_statement(b, where, cap), None, tuple(b.slots or ()),
+                            False)
+            if key is not None:
+                self._remember(key, plan, obj)
+        else:
+            check_filters(filters)
+        params = bind(plan, shaped[1]) if shaped is not None else {}
         with self._reading() as conn:
-            n = conn.execute(statement, params).scalar_one()
+            n = conn.execute(plan.statement, params).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
 
     def find_one(self, ctx: Context, object_name: str, **kwargs: Any) -> dict[str, Any] | None:
