@@ -42,14 +42,18 @@ def record(conn: Connection, *, object_name: str, record_id: str, action: str,
 
 def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, object_name: str,
                      record_id: str, action: str, user_id: str | None, at: datetime,
-                     changes: dict[str, Any], via: str | None = None) -> int:
+                     changes: dict[str, Any], via: str | None = None,
+                     riders: tuple[Any, ...] = (), rider_params: dict[str, Any] | None = None
+                     ) -> int:
     """Run an INSERT/UPDATE of one record (`stmt` with execution `params`) and write its
     audit entry; returns the number of records written (0 = a stale version matched
     nothing, and then no entry is written either).
 
     PostgreSQL gets both in one statement — the write as a data-modifying CTE whose
     RETURNING feeds the audit INSERT — saving a round trip per save. Elsewhere it is two
-    statements in the same transaction.
+    statements in the same transaction. `riders` (PostgreSQL only: statements with
+    RETURNING, e.g. the rollups' upserts, with `rider_params`) run as more CTEs of that
+    one statement; PostgreSQL runs every data-modifying CTE to completion.
     """
     if conn.dialect.name != "postgresql":
         written = conn.execute(stmt, params).rowcount
@@ -57,19 +61,22 @@ def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, obj
             record(conn, object_name=object_name, record_id=record_id, action=action,
                    user_id=user_id, at=at, changes=changes, via=via)
         return int(written)
-    audited = _AUDITED.get(stmt)
+    audited = _AUDITED.get((stmt, riders))
     if audited is None:
         audited = _with_entry(stmt)
+        if riders:
+            audited = audited.add_cte(*[r.cte(f"rider_{i}") for i, r in enumerate(riders)])
         if len(_AUDITED) > 1024:
             _AUDITED.clear()
-        _AUDITED[stmt] = audited
+        _AUDITED[(stmt, riders)] = audited
     # RETURNING, because the driver reports no row count for INSERT ... SELECT FROM cte.
-    return len(conn.execute(audited, {**params, "_a_object": object_name, "_a_action": action,
+    return len(conn.execute(audited, {**params, **(rider_params or {}),
+                                      "_a_object": object_name, "_a_action": action,
                                       "_a_user": user_id, "_a_at": at,
                                       "_a_changes": changes, "_a_via": via}).all())
 
 
-_AUDITED: dict[Any, Any] = {}
+_AUDITED: dict[tuple[Any, tuple[Any, ...]], Any] = {}
 
 
 def _with_entry(stmt: Any) -> Any:

@@ -78,20 +78,50 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-async def current_context(request: Request) -> Context:
-    """The caller's Context; 401 for a missing, tampered, expired, revoked or deactivated
-    token; 403 for a cookie-authenticated change that does not come from this site."""
+class Caller:
+    """Who says they are calling: the token as sent, checked for its form and (for a
+    cookie) its origin, not yet verified. `context()` verifies it; a cache miss reads the
+    user and a shared revocation store asks Redis, so call it off the event loop — in a
+    plain `def` endpoint's own worker thread, a request makes one thread hop instead of
+    two (the async `current_context` below hops for the check, then again for the
+    endpoint; each hop is ~50-80 µs of CPU on a ~0.6 ms read)."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def context(self) -> Context:
+        try:
+            return verify(runtime.services(), self.token)
+        except (InvalidToken, InactiveUser):
+            raise ApiError(401, "invalid or expired token", headers=UNAUTHORIZED) from None
+
+
+UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def _caller_of(request: Request) -> Caller:
     token = bearer_token(request)
-    unauthorized = {"WWW-Authenticate": "Bearer"}
     if token is None:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             _check_cookie_request(request)
     if not token:
-        raise ApiError(401, "authentication required", headers=unauthorized)
-    try:
-        # Off the event loop: a cache miss reads the user, a shared revocation store asks
-        # Redis; neither may stall the other requests of this process.
-        return await run_in_threadpool(verify, runtime.services(), token)
-    except (InvalidToken, InactiveUser):
-        raise ApiError(401, "invalid or expired token", headers=unauthorized) from None
+        raise ApiError(401, "authentication required", headers=UNAUTHORIZED)
+    return Caller(token)
+
+
+async def caller(request: Request) -> Caller:
+    """The caller of a plain `def` endpoint, which calls `.context()` itself: 401 for a
+    missing token, 403 for a cookie-authenticated change from another site (on the loop:
+    no I/O); a tampered, expired, revoked or deactivated one is 401 from `.context()`."""
+    return _caller_of(request)
+
+
+async def current_context(request: Request) -> Context:
+    """The caller's Context; 401 for a missing, tampered, expired, revoked or deactivated
+    token; 403 for a cookie-authenticated change that does not come from this site."""
+    # Off the event loop: a cache miss reads the user, a shared revocation store asks
+    # Redis; neither may stall the other requests of this process.
+    return await run_in_threadpool(_caller_of(request).context)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app import runtime
-from app.api.deps import current_context
+from app.api.deps import Caller, caller, current_context
 from app.api.errors import ApiError
 from app.api.responses import json_body, json_response
 from app.metadata.models import ObjectDef
@@ -19,6 +19,8 @@ from app.objectql.query import check_search, parse_expand, parse_filters_param, 
 
 router = APIRouter(prefix="/api", tags=["objects"])
 CurrentContext = Annotated[Context, Depends(current_context)]
+# The plain `def` reads verify their caller in their own worker thread (deps.Caller).
+CallerOf = Annotated[Caller, Depends(caller)]
 API_MAX_LIMIT = 200
 
 
@@ -41,10 +43,11 @@ def _fields(value: str | None) -> list[str] | None:
 # Reads are plain `def`: FastAPI runs them in its thread pool, so a slow query never holds
 # the event loop (and with it every other request and websocket of this process).
 @router.get("/objects/{object_name}")
-def list_records(object_name: str, ctx: CurrentContext, filters: str | None = None,
+def list_records(object_name: str, who: CallerOf, filters: str | None = None,
                  fields: str | None = None, sort: str | None = None, limit: str | None = None,
                  skip: str | None = None, search: str | None = None, view: str | None = None,
                  expand: str | None = None) -> Response:
+    ctx = who.context()
     parsed_filters = parse_filters_param(filters)
     check_search(search)
     ql = runtime.services().ql
@@ -67,8 +70,9 @@ async def create_record(object_name: str, request: Request, ctx: CurrentContext)
 
 
 @router.get("/objects/{object_name}/{record_id}")
-def get_record(object_name: str, record_id: str, ctx: CurrentContext,
+def get_record(object_name: str, record_id: str, who: CallerOf,
                fields: str | None = None, expand: str | None = None) -> Response:
+    ctx = who.context()
     record = runtime.services().ql.get(ctx, object_name, record_id, fields=_fields(fields),
                                        expand=parse_expand(expand))
     return json_response(record, headers={"ETag": str(record.get("version", ""))})
@@ -106,7 +110,8 @@ async def delete_record(object_name: str, record_id: str, request: Request,
 
 
 @router.get("/objects/{object_name}/{record_id}/history")
-def record_history(object_name: str, record_id: str, ctx: CurrentContext) -> Response:
+def record_history(object_name: str, record_id: str, who: CallerOf) -> Response:
+    ctx = who.context()
     entries = runtime.services().ql.history(ctx, object_name, record_id)
     return json_response({"records": entries, "total": len(entries)})
 

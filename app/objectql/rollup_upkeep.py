@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy import Table, bindparam, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -79,17 +79,29 @@ TableOf = Callable[[str], Table]
 CHUNK = 500  # ids per IN (...) when reading looked-up records
 
 
+def reaches_by_lookup(rollups: Iterable[tuple[RollupSpec, Table]]) -> dict[str, list[Reach]]:
+    """{lookup field: the reaches through it} over an object's rollups, each once."""
+    by_lookup: dict[str, list[Reach]] = {}
+    for reach in dict.fromkeys(r for spec, _ in rollups for r in spec.reaches):
+        by_lookup.setdefault(reach.lookup, []).append(reach)
+    return by_lookup
+
+
 def _reached_values(conn: Connection, reaches: Iterable[Reach], table_of: TableOf,
-                    records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+                    records: Iterable[dict[str, Any]],
+                    known: dict[tuple[str, str], Any] | None = None
+                    ) -> dict[tuple[str, str], Any]:
     """{(reach path, looked-up id): its current value} for the records' lookups: one read
-    per lookup, whatever the number of rollups and fields reached through it."""
-    found: dict[tuple[str, str], Any] = {}
+    per lookup, whatever the number of rollups and fields reached through it. `known`
+    values (the save's lookup check read them, under the same lock) are not read again."""
+    found: dict[tuple[str, str], Any] = dict(known or {})
     by_lookup: dict[str, list[Reach]] = {}
     for reach in dict.fromkeys(reaches):
         by_lookup.setdefault(reach.lookup, []).append(reach)
     records = list(records)
     for lookup, reaches in by_lookup.items():
-        ids = sorted({r[lookup] for r in records if isinstance(r.get(lookup), str)})
+        ids = sorted({r[lookup] for r in records if isinstance(r.get(lookup), str)
+                      and any((reach.path, r[lookup]) not in found for reach in reaches)})
         target = table_of(reaches[0].target)
         for start in range(0, len(ids), CHUNK):
             # FOR SHARE (PostgreSQL; SQLite writes one at a time anyway): an account's
@@ -116,21 +128,68 @@ def _with_reached(spec: RollupSpec, record: dict[str, Any] | None,
 
 
 def apply_all(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
-              changes: Iterable[Change], table_of: TableOf | None = None) -> None:
+              changes: Iterable[Change], table_of: TableOf | None = None,
+              known: dict[tuple[str, str], Any] | None = None) -> None:
     """Add saved (old → new) record pairs to each of an object's rollups; reached
     dimensions are read from the looked-up records as they are now, once for all the
-    rollups (`table_of` gives their tables)."""
+    rollups (`table_of` gives their tables), unless `known`."""
     rollups, changes = list(rollups), list(changes)
-    reaches = [reach for spec, _ in rollups for reach in spec.reaches]
-    values: dict[tuple[str, str], Any] = {}
-    if reaches:
-        assert table_of is not None, "a rollup with reached dimensions needs their tables"
-        values = _reached_values(conn, reaches, table_of,
-                                 [r for pair in changes for r in pair if r is not None])
+    values = _reached(conn, rollups, changes, table_of, known)
     for spec, table in rollups:
         _upsert(conn, spec, table,
                 [(_with_reached(spec, old, values), _with_reached(spec, new, values))
                  for old, new in changes])
+
+
+def _reached(conn: Connection, rollups: list[tuple[RollupSpec, Table]],
+             changes: list[Change], table_of: TableOf | None,
+             known: dict[tuple[str, str], Any] | None) -> dict[tuple[str, str], Any]:
+    reaches = [reach for spec, _ in rollups for reach in spec.reaches]
+    if not reaches:
+        return {}
+    assert table_of is not None, "a rollup with reached dimensions needs their tables"
+    return _reached_values(conn, reaches, table_of,
+                           [r for pair in changes for r in pair if r is not None], known)
+
+
+def insert_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
+                  record: dict[str, Any], table_of: TableOf | None = None,
+                  known: dict[tuple[str, str], Any] | None = None
+                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """PostgreSQL: a new record's +1 to each rollup as statements to run as data-modifying
+    CTEs of the record's own INSERT (audit.write_with_entry), and their parameters — the
+    record, its audit entry and its rollups in one round trip instead of one each. An
+    insert only adds to groups, so no group can empty and no delete has to follow."""
+    rollups = list(rollups)
+    values = _reached(conn, rollups, [(None, record)], table_of, known)
+    riders, params = [], {}
+    for index, (spec, table) in enumerate(rollups):
+        row = _rows(spec, deltas(spec, [(None, _with_reached(spec, record, values))]))[0]
+        prefix = f"r{index}_"
+        riders.append(_rider(spec, table, prefix, list(row)))
+        params.update({prefix + name: value for name, value in row.items()})
+    return tuple(riders), params
+
+
+def _rider(spec: RollupSpec, table: Table, prefix: str, columns: list[str]) -> Any:
+    key = (id(table), prefix)
+    found = _riders.get(key)
+    if found is not None and found[0] is table:
+        return found[1]
+    stmt = postgresql.insert(table).values(
+        {name: bindparam(prefix + name, type_=table.c[name].type) for name in columns})
+    measures = [name for name in columns if name not in spec.key_columns]
+    rider: Any = stmt.on_conflict_do_update(
+        index_elements=list(spec.key_columns),
+        set_={name: table.c[name] + stmt.excluded[name] for name in measures}
+    ).returning(literal_column("1"))
+    if len(_riders) > 1024:  # metadata reloads make new tables: forget the old ones
+        _riders.clear()
+    _riders[key] = (table, rider)
+    return rider
+
+
+_riders: dict[tuple[int, str], tuple[Table, Any]] = {}
 
 
 def follow(conn: Connection, rollups: dict[str, list[tuple[RollupSpec, Table]]],
@@ -171,21 +230,30 @@ def _upsert(conn: Connection, spec: RollupSpec, table: Table,
     found = deltas(spec, changes)
     if not found:
         return
-    measures = [COUNT, *[c for m in spec.measures for c in (sum_column(m), count_column(m))]]
-    rows = []
-    for key, values in found.items():
-        row: dict[str, Any] = dict(zip(spec.key_columns, key, strict=True))
-        row.update({name: int(v) if name == COUNT or name.startswith("c__") else v
-                    for name, v in zip(measures, values, strict=True)})
-        rows.append(row)
-    upsert, remove = _statements(conn.dialect.name, spec, table, measures)
-    conn.execute(upsert, rows)
+    upsert, remove = _statements(conn.dialect.name, spec, table, _measures(spec))
+    conn.execute(upsert, _rows(spec, found))
     # Groups that reached zero rows go, so the table holds only groups that exist. Only
     # the groups a row left can be empty now: found by their key, not by a scan.
     emptied = [{f"k_{name}": value for name, value in zip(spec.key_columns, key, strict=True)}
                for key, values in found.items() if values[0] < 0]
     if emptied:
         conn.execute(remove, emptied)
+
+
+def _measures(spec: RollupSpec) -> list[str]:
+    return [COUNT, *[c for m in spec.measures for c in (sum_column(m), count_column(m))]]
+
+
+def _rows(spec: RollupSpec, found: dict[Key, list[float]]) -> list[dict[str, Any]]:
+    """The upsert's rows: each group's key columns and the measures to add."""
+    measures = _measures(spec)
+    rows = []
+    for key, values in found.items():
+        row: dict[str, Any] = dict(zip(spec.key_columns, key, strict=True))
+        row.update({name: int(v) if name == COUNT or name.startswith("c__") else v
+                    for name, v in zip(measures, values, strict=True)})
+        rows.append(row)
+    return rows
 
 
 _built: dict[tuple[int, str], tuple[Table, Any, Any]] = {}

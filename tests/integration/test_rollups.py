@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import bindparam, delete, event, select, text
 
 from app.objectql import Context, ObjectQLError, rollups
 from app.storage.rollups import COUNT, count_column, sum_column
@@ -335,3 +335,35 @@ def test_a_new_rollup_is_filled_from_the_records(ql: Any, world: dict[str, Any])
         table.drop(conn)
     ql.sync_schema()
     _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
+
+
+def test_a_deal_is_saved_in_two_statements_on_postgresql(ql: Any, world: dict[str, Any]) -> None:
+    """A rep's new deal: the account lookup check reads the industry the rollups keep
+    (once, not again for them); on PostgreSQL the deal, its audit entry and every rollup
+    then go in one statement (data-modifying CTEs) — two round trips besides BEGIN and
+    COMMIT, where there were seven. The figures stay exact (the oracle)."""
+    _reset(ql)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE is ours
+            statements.append(" ".join(statement.split()))
+
+    event.listen(ql.engine, "before_cursor_execute", seen)
+    try:
+        ql.insert(world["owners"][2], "opportunity", _row(world, {
+            "stage": "proposal", "amount": 750.0, "owner": 2, "account": 0,
+            "close_date": TODAY + timedelta(days=30), "loss_reason": None}))
+    finally:
+        event.remove(ql.engine, "before_cursor_execute", seen)
+    industry_reads = [s for s in statements if s.startswith("SELECT") and "industry" in s]
+    assert len(industry_reads) == 1, statements
+    rollup_count = len(ql.schema.rollups["opportunity"])
+    if ql.engine.dialect.name == "postgresql":
+        assert len(statements) == 2, statements
+        assert statements[1].count("ON CONFLICT") == rollup_count
+        assert "INSERT INTO audit_entry" in statements[1]
+    else:  # lookup check, record, audit entry, one upsert per rollup
+        assert len(statements) == 3 + rollup_count, statements
+    for spec, table in ql.schema.rollups["opportunity"]:
+        _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
