@@ -71,6 +71,22 @@ def test_switching_to_the_technology_view_shows_only_technology_accounts(
     assert set(shown) <= {r["name"] for r in records}
 
 
+def test_the_columns_menu_hides_a_column_and_reset_brings_it_back(
+        live_server: str, page: Any) -> None:
+    """The menu's checkboxes are built when it first opens (not with every page)."""
+    open_list(page, live_server)
+    phone = page.get_by_test_id("list-table").locator("thead th", has_text="Phone")
+    expect(phone).to_have_count(1)
+    page.get_by_test_id("column-chooser").click()
+    box = page.locator('.q-menu [data-column="phone"]')
+    expect(box).to_be_visible()
+    box.click()
+    expect(phone).to_have_count(0)
+    expect(rows(page).first).to_be_visible()  # the rows are drawn again without it
+    page.get_by_test_id("columns-reset").click()
+    expect(phone).to_have_count(1)
+
+
 def test_clicking_a_column_header_sorts_the_rows(live_server: str, page: Any) -> None:
     open_list(page, live_server)
     before = names(page)
