@@ -31,7 +31,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build services, seed demo data if asked and empty, wire the API and mount the UI."""
     from nicegui import ui
 
+    from app import nicegui_speedups
     from app.api import install as install_api
+
+    nicegui_speedups.install()
 
     settings = settings or get_settings()
     _share_ui_storage(settings)
