@@ -7,6 +7,8 @@ from typing import Any
 
 from nicegui import ui
 
+from components.lazy_menu import LazyMenu
+
 
 class ColumnChooser:
     """`options` maps a column path to its label; `on_change` gets the chosen paths."""
@@ -18,23 +20,15 @@ class ColumnChooser:
         self.list: ui.column | None = None
         with ui.button("Columns", icon="view_column").props(
                 'flat dense no-caps color=grey-8 data-testid="column-chooser"').classes("px-2"):
-            self.menu = ui.menu().props("auto-close=false").classes("min-w-60")
-        # The menu's content (a checkbox per readable field, ~30 on accounts) is built
-        # when it first opens: building it with the page was a fifth of the list page's
-        # server time, for a menu most visits never open.
-        self.menu.on_value_change(lambda e: self._build() if e.value else None)
+            LazyMenu(self._build).props("auto-close=false").classes("min-w-60")
 
     def _build(self) -> None:
-        if self.list is not None:
-            return
-        with self.menu:
-            with ui.row().classes("w-full items-center justify-between px-3 pt-2"):
-                ui.label("Columns").classes("text-xs uppercase tracking-wide "
-                                            "text-slate-500 dark:text-slate-400")
-                ui.button("Reset", on_click=self._reset).props(
-                    'flat dense no-caps size=sm color=primary data-testid="columns-reset"')
-            self.list = ui.column().classes("gap-0 px-1 pb-2 max-h-96 overflow-auto "
-                                            "flex-nowrap")
+        with ui.row().classes("w-full items-center justify-between px-3 pt-2"):
+            ui.label("Columns").classes("text-xs uppercase tracking-wide "
+                                        "text-slate-500 dark:text-slate-400")
+            ui.button("Reset", on_click=self._reset).props(
+                'flat dense no-caps size=sm color=primary data-testid="columns-reset"')
+        self.list = ui.column().classes("gap-0 px-1 pb-2 max-h-96 overflow-auto flex-nowrap")
         self._render()
 
     def _ordered(self) -> list[str]:

@@ -26,6 +26,7 @@ from components.column_chooser import ColumnChooser
 from components.data_table import Column, DataTable, count_text, resolve_column
 from components.filter_builder import FilterBuilder, filter_fields
 from components.kanban_logic import kanban_views
+from components.lazy_menu import LazyMenu
 from components.mass_actions import MassActions
 from components.shell import frame
 from pages.common import ObjectPage, object_page, services
@@ -346,14 +347,17 @@ def _view_switcher(obj: ObjectDef, labels: dict[str, str], current: str | None) 
             'flat dense no-caps color=grey-8 icon-right=expand_more '
             'data-testid="list-view-switcher"').classes(
             "px-2 text-base font-normal"):
-        with ui.menu().classes("min-w-56"):
-            for name, label in labels.items():
-                with ui.menu_item(on_click=lambda n=name: ui.navigate.to(
-                        f"/o/{obj.name}?{urlencode({'view': n})}")).props(
-                        f'data-view="{name}"').classes("items-center gap-2"):
-                    ui.icon("check", size="1rem").classes(
-                        "text-indigo-600" if name == current else "invisible")
-                    ui.label(label)
+        LazyMenu(lambda: _view_items(obj, labels, current)).classes("min-w-56")
+
+
+def _view_items(obj: ObjectDef, labels: dict[str, str], current: str | None) -> None:
+    for name, label in labels.items():
+        with ui.menu_item(on_click=lambda n=name: ui.navigate.to(
+                f"/o/{obj.name}?{urlencode({'view': n})}")).props(
+                f'data-view="{name}"').classes("items-center gap-2"):
+            ui.icon("check", size="1rem").classes(
+                "text-indigo-600" if name == current else "invisible")
+            ui.label(label)
 
 
 def _view_sort(state: ListState) -> list[tuple[str, str]]:

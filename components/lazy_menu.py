@@ -1,0 +1,30 @@
+"""A menu whose content is built when it first opens.
+
+A list page carries several menus (views, columns) that most visits never open; their
+items were a third of the page's server time and of the HTML the browser parses. The
+first open builds them (one websocket round trip; Quasar sizes the menu once they
+arrive) and later opens show the same elements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nicegui import ui
+
+
+class LazyMenu(ui.menu):
+    """`ui.menu` that calls `build` inside itself the first time it opens."""
+
+    def __init__(self, build: Callable[[], None]) -> None:
+        super().__init__()
+        self._build: Callable[[], None] | None = build
+        self.on_value_change(lambda e: self.build() if e.value else None)
+
+    def build(self) -> None:
+        """Build the content now (idempotent)."""
+        if self._build is None:
+            return
+        build, self._build = self._build, None
+        with self:
+            build()
