@@ -191,7 +191,9 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
         if fn == "count" and path in ("id", "*"):
             agg_cols.append(cast(func.coalesce(rows_in, 0), BigInteger).label(alias))
             continue
-        fd = fields[path]
+        fd = fields.get(path)
+        if fd is None:  # max(id) and the like: not kept, the base query answers (or refuses)
+            raise _Unservable
         if fn in ("sum", "avg") and fd.value_type not in ("number", "currency", "percent") \
                 and not (fn == "avg" and fd.value_type in ("date", "datetime")):
             raise _Unservable
