@@ -11,6 +11,7 @@ import ast
 import datetime as dt
 import operator
 import re
+import threading
 import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -180,21 +181,44 @@ def _contains(haystack: Any, needle: Any) -> bool:
 
 
 class _Evaluator(simpleeval.SimpleEval):
-    """One per evaluation (holds the record context); the parsed tree is shared, read-only."""
+    """Walks a parsed tree against one record. Building one (simpleeval's node table, a
+    warnings filter) cost more than most evaluations, so each thread keeps one and
+    `run` points it at the record at hand; the parsed tree is shared, read-only."""
 
-    def __init__(self, source: str, record: Mapping[str, Any], prior: Mapping[str, Any] | None,
-                 is_new: bool, today: dt.date | None, now: dt.datetime | None) -> None:  # fmt: skip
-        self._source, self._record, self._prior = source, record, prior
-        now = now if now is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        today = today if today is not None else _as_date(now)
+    def __init__(self) -> None:
         functions: dict[str, Callable[..., Any]] = {
             "ISBLANK": _isblank, "LEN": _len, "CONTAINS": _contains, "NOT": operator.not_,
-            "TODAY": lambda: today, "NOW": lambda: now, "ISNEW": lambda: is_new,
-            "ISCHANGED": lambda f: not (is_new or prior is None) and prior.get(f) != record.get(f),
-            "PRIORVALUE": lambda f: None if prior is None else prior.get(f),
+            "TODAY": lambda: self._today, "NOW": lambda: self._now,
+            "ISNEW": lambda: self._is_new, "ISCHANGED": self._is_changed,
+            "PRIORVALUE": lambda f: None if self._prior is None else self._prior.get(f),
         }  # fmt: skip
         super().__init__(operators=_OPERATORS, functions=functions, names={})
         self.nodes[ast.List] = self.nodes[ast.Tuple] = self._eval_sequence
+        self.busy = False
+        self._forget()
+
+    def _forget(self) -> None:
+        self._source = ""
+        self._record: Mapping[str, Any] = {}
+        self._prior: Mapping[str, Any] | None = None
+        self._is_new, self._today, self._now = False, _EPOCH_DAY, _EPOCH
+
+    def run(self, source: str, tree: ast.expr, record: Mapping[str, Any],
+            prior: Mapping[str, Any] | None, is_new: bool, today: dt.date | None,
+            now: dt.datetime | None) -> Any:  # fmt: skip
+        now = now if now is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self._source, self._record, self._prior, self._is_new = source, record, prior, is_new
+        self._now, self._today = now, today if today is not None else _as_date(now)
+        self.busy = True
+        try:
+            return self.eval(source, previously_parsed=tree)
+        finally:
+            self.busy = False
+            self._forget()  # no record outlives its evaluation
+
+    def _is_changed(self, name: Any) -> bool:
+        prior, record = self._prior, self._record
+        return not (self._is_new or prior is None) and prior.get(name) != record.get(name)
 
     def _eval(self, node: ast.AST) -> Any:
         try:
@@ -229,8 +253,16 @@ class Expression:
     def evaluate(self, record: Mapping[str, Any], *, prior: Mapping[str, Any] | None = None,
                  is_new: bool = False, today: dt.date | None = None,
                  now: dt.datetime | None = None) -> Any:  # fmt: skip
-        evaluator = _Evaluator(self.source, record, prior, is_new, today, now)
-        return evaluator.eval(self.source, previously_parsed=self._tree)
+        evaluator = getattr(_per_thread, "evaluator", None)
+        if evaluator is None or evaluator.busy:  # busy: an evaluation inside an evaluation
+            evaluator = _Evaluator()
+            _per_thread.evaluator = evaluator
+        return evaluator.run(self.source, self._tree, record, prior, is_new, today, now)
+
+
+_per_thread = threading.local()
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_DAY = _EPOCH.date()
 
 
 class _Checker:

@@ -51,7 +51,8 @@ CALLABLES = [plain, nothing, star, keyword_only, keyword_default, coroutine, wra
              functools.partial(plain, 1), print, len, *lambdas()]
 
 
-@pytest.mark.parametrize("func", CALLABLES, ids=lambda f: getattr(f, "__name__", repr(f)))
+@pytest.mark.parametrize("func", CALLABLES, ids=[  # stable ids: xdist workers compare them
+    f"{i}-{getattr(f, '__name__', type(f).__name__)}" for i, f in enumerate(CALLABLES)])
 def test_the_cached_answer_is_nicegui_s_answer(func: Any) -> None:
     assert expects_arguments(func) is original(func)
     assert expects_arguments(func) is original(func)  # and again, from the cache
