@@ -68,7 +68,9 @@ def _flat(filters: list[Any]) -> list[list[Any]]:
 
 def _text(ctx: Context, value: Any) -> str:
     if value == "$user":
-        return ctx.user_id or ""
+        if not ctx.user_id:  # the system context: what "mine" means is the base query's call
+            raise _Unservable
+        return ctx.user_id
     if not isinstance(value, str) or value.startswith("$"):
         raise _Unservable
     return value

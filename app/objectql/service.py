@@ -371,6 +371,8 @@ class ObjectQL:
             if with_total:
                 if skip == 0 and len(records) < limit:
                     result.total = len(records)
+                elif (counted := self._rollup_count(ctx, obj, filters, search)) is not None:
+                    result.total = counted
                 else:
                     count_stmt = plan.count_statement
                     if count_stmt is None:
@@ -510,6 +512,9 @@ class ObjectQL:
         obj = self.object(object_name)
         self.security.check_object(ctx, obj, "read")
         filters = list(filters or [])
+        counted = self._rollup_count(ctx, obj, filters, search)
+        if counted is not None:
+            return counted, False
         shaped = None if search and search.strip() else filter_shape(filters, ctx.user_id)
         # A reusable statement per shape, as find() has (see plans.py).
         key = None if shaped is None else (
@@ -531,6 +536,19 @@ class ObjectQL:
         with self._reading() as conn:
             n = conn.execute(plan.statement, params).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
+
+    def _rollup_count(self, ctx: Context, obj: ObjectDef, filters: list[Any],
+                      search: str | None) -> int | None:
+        """The exact row count from a rollup (app/storage/rollups.py: list views whose
+        filters are owner and picklist conditions have one), or None when none can give
+        it — then the records are counted, up to the cap."""
+        if (search and search.strip()) or not self._schema.rollups.get(obj.name):
+            return None
+        check_filters(filters)
+        found = rollups.answer(self, ctx, obj, [], {"n": ("count", "id")}, filters, None, 1)
+        if found is None:
+            return None
+        return int(found[0]["n"] or 0) if found else 0
 
     def find_one(self, ctx: Context, object_name: str, **kwargs: Any) -> dict[str, Any] | None:
         records = self.find(ctx, object_name, limit=1, **kwargs).records
