@@ -42,7 +42,7 @@ from app.objectql.query import (
     parse_query,
     parse_sort,
 )
-from app.objectql.search_plans import search_planning, walks_searched_order
+from app.objectql.search_plans import newest_window, search_planning, walks_searched_order
 from app.objectql.security import OpenSecurity, SecurityPolicy
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
@@ -363,13 +363,12 @@ class ObjectQL:
                 if key is not None:
                     self._remember(key, plan, obj)
             searching = bool(search and search.strip())
-            with search_planning(conn, no_ordered_walks=searching and walks_searched_order(
-                    obj, sort_spec)) if searching else nullcontext():
-                cursor = conn.execute(plan.statement, params)
-                keys = tuple(cursor.keys())
-                # zip over the column names once: a RowMapping per row cost more than the
-                # query.
-                records = [dict(zip(keys, row, strict=True)) for row in cursor.all()]
+            records = _rows(conn, plan.statement, params, searching,
+                            searching and walks_searched_order(obj, sort_spec))
+            if plan.fallback is not None and len(records) < limit:
+                # Too few matches among the newest rows: the term is rare, so fetch its
+                # matches through the trigram index rather than walk the whole key.
+                records = _rows(conn, plan.fallback, params, searching, True)
             if plan.nested:
                 records = [_nest(record) for record in records]
             result = QueryResult(records)
@@ -441,6 +440,10 @@ class ObjectQL:
         stmt = stmt.order_by(*order).limit(_inline(limit))
         if skip:
             stmt = stmt.offset(_inline(skip))
+        fallback = None
+        if search and search.strip() and self.schema.dialect == "postgresql" and sort_spec \
+                and sort_spec[0] == ("id", "desc") and limit + skip <= SCAN_MAX_ROWS:
+            fallback, stmt = stmt, stmt.where(newest_window(b.base))
         count_stmt = None
         if reusable and with_total:
             # Count with only the joins the filters need: a lookup join never changes a
@@ -449,7 +452,7 @@ class ObjectQL:
             counter.slots = []
             count_stmt = self._count_statement(
                 counter, self._where(ctx, counter, obj, filters, search))
-        return FindPlan(stmt, count_stmt, tuple(b.slots or ()), bool(expansions))
+        return FindPlan(stmt, count_stmt, tuple(b.slots or ()), bool(expansions), fallback)
 
     def _select_fields(self, ctx: Context, obj: ObjectDef, fields: list[str] | None
                        ) -> list[str]:
@@ -675,6 +678,16 @@ class ObjectQL:
     def bulk_insert(self, ctx: Context, object_name: str, rows: list[dict[str, Any]]) -> int:
         """Typed and checked, without per-row triggers or audit: for seeds and imports."""
         return self._writes.bulk_insert(ctx, object_name, rows)
+
+
+def _rows(conn: Connection, statement: Any, params: dict[str, Any], searching: bool,
+          no_ordered_walks: bool) -> list[dict[str, Any]]:
+    with search_planning(conn, no_ordered_walks=no_ordered_walks) if searching \
+            else nullcontext():
+        cursor = conn.execute(statement, params)
+        keys = tuple(cursor.keys())
+        # zip over the column names once: a RowMapping per row cost more than the query.
+        return [dict(zip(keys, row, strict=True)) for row in cursor.all()]
 
 
 def _inline(n: int) -> Any:
