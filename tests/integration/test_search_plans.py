@@ -276,3 +276,34 @@ def _check_against_oracle(seeded: tuple[Services, dict[str, Context]], term: str
     n, capped = services.ql.count(ctx, "activity", search=term)
     assert (n, capped) == (len(_oracle(services, term_list, owner, "id", None)), False)
     assert n < COUNT_CAP
+
+
+def test_search_settings_end_with_the_statement(large_pg: tuple[Services, dict[str, Context]]
+                                                ) -> None:
+    """The planner settings are SET LOCAL in their own transaction: after a search, and
+    after a statement that failed under them, the pooled connection is idle and back to
+    the server's defaults (else every later read on it would plan without index walks)."""
+    services, people = large_pg
+    used: list[Any] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "lower(activity.subject)" in statement:
+            used.append(cursor.connection)
+
+    event.listen(services.engine, "before_cursor_execute", grab)
+    try:
+        services.ql.count(people["rep"], "activity", search="follow")
+    finally:
+        event.remove(services.engine, "before_cursor_execute", grab)
+    read = services.engine.execution_options(isolation_level="AUTOCOMMIT")
+    with read.connect() as conn:
+        with pytest.raises(Exception, match="division by zero"), \
+                search_planning(conn, no_ordered_walks=True):
+            conn.exec_driver_sql("SELECT 1 / 0")
+        used.append(conn.connection.dbapi_connection)
+        for raw in used:
+            assert raw.info.transaction_status == 0  # idle, not inside a transaction
+            settings = raw.execute("SELECT current_setting('enable_indexscan'), "
+                                   "current_setting('enable_indexonlyscan'), "
+                                   "current_setting('plan_cache_mode')").fetchone()
+            assert settings == ("on", "on", "auto")
