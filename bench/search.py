@@ -12,7 +12,11 @@ is the very same ObjectQL call without the index: on SQLite a second ObjectQL wh
 schema has no search tables (so it compiles today's `lower(col) LIKE '%term%'`), on
 PostgreSQL a second engine with `enable_bitmapscan = off` (GIN indexes are only read
 through bitmap scans, so the planner is back to the plan it had before they existed).
-Both must return the same rows (checked).
+Both must return the same rows (checked). Since 2026-12-07 ObjectQL runs PostgreSQL
+searches with its own planner settings (app/objectql/search_plans.py: no ordered index
+walks for counts and pages sorted by a searched field), which the baseline engine gets
+too: with bitmap scans off as well, its counts and title-sorted pages are sequential
+scans; newest-first pages may still walk the primary key.
 """
 
 from __future__ import annotations

@@ -252,6 +252,13 @@ class SelectBuilder:
             column, fd = self.resolve(path, "sort")
             if not fieldtypes.of(fd).sortable:
                 raise QueryError(f"cannot sort by '{path}' ({fd.value_type})")
+            if path == "id":
+                # The primary key is never empty, and its index is PostgreSQL's default
+                # `ASC NULLS LAST`: spelling NULLS out would not match it in either
+                # direction, so "newest first" sorted every match instead of reading the
+                # key backwards and stopping after the page.
+                clauses.append(column.desc() if direction == "desc" else column.asc())
+                continue
             clauses.append(column.desc().nulls_last() if direction == "desc"
                            else column.asc().nulls_first())
         return clauses

@@ -37,6 +37,9 @@ class FindPlan:
     count_statement: Any | None
     slots: tuple[tuple[FieldDef, str], ...]
     nested: bool  # rows carry expanded lookups ($lookup$field columns)
+    # A search page read from the newest rows only (search_plans.newest_window); when it
+    # comes back short, this statement (the whole table) answers instead.
+    fallback: Any | None = None
 
 
 def filter_shape(filters: list[Any], user_id: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -42,6 +42,7 @@ from app.objectql.query import (
     parse_query,
     parse_sort,
 )
+from app.objectql.search_plans import newest_window, search_planning, walks_searched_order
 from app.objectql.security import OpenSecurity, SecurityPolicy
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
@@ -361,10 +362,13 @@ class ObjectQL:
                 params = {}
                 if key is not None:
                     self._remember(key, plan, obj)
-            cursor = conn.execute(plan.statement, params)
-            keys = tuple(cursor.keys())
-            # zip over the column names once: a RowMapping per row cost more than the query.
-            records = [dict(zip(keys, row, strict=True)) for row in cursor.all()]
+            searching = bool(search and search.strip())
+            records = _rows(conn, plan.statement, params, searching,
+                            searching and walks_searched_order(obj, sort_spec))
+            if plan.fallback is not None and len(records) < limit:
+                # Too few matches among the newest rows: the term is rare, so fetch its
+                # matches through the trigram index rather than walk the whole key.
+                records = _rows(conn, plan.fallback, params, searching, True)
             if plan.nested:
                 records = [_nest(record) for record in records]
             result = QueryResult(records)
@@ -379,7 +383,9 @@ class ObjectQL:
                         counter = self._builder(ctx, obj)
                         count_stmt = self._count_statement(
                             counter, self._where(ctx, counter, obj, filters, search))
-                    n = conn.execute(count_stmt, params).scalar_one()
+                    with search_planning(conn, no_ordered_walks=True) if searching \
+                            else nullcontext():
+                        n = conn.execute(count_stmt, params).scalar_one()
                     result.total, result.total_capped = \
                         (COUNT_CAP, True) if n > COUNT_CAP else (int(n), False)
         return result
@@ -427,13 +433,19 @@ class ObjectQL:
         # (..., sort key, id) serves the whole order in either scan direction.
         tie_desc = bool(sort_spec) and sort_spec[-1][1] == "desc"
         tie = b.base.c.id.desc().nulls_last() if tie_desc else b.base.c.id.asc().nulls_first()
-        order = [*b.order_by(sort_spec), tie]  # NULLS spelled out: PostgreSQL matches keys
+        order = b.order_by(sort_spec)  # NULLS spelled out: PostgreSQL matches index keys
+        if not sort_spec or sort_spec[-1][0] != "id":  # a sort ending in id has no ties
+            order.append(tie)
         stmt = b.apply(stmt)
         if where is not None:
             stmt = stmt.where(where)
         stmt = stmt.order_by(*order).limit(_inline(limit))
         if skip:
             stmt = stmt.offset(_inline(skip))
+        fallback = None
+        if search and search.strip() and self.schema.dialect == "postgresql" and sort_spec \
+                and sort_spec[0] == ("id", "desc") and limit + skip <= SCAN_MAX_ROWS:
+            fallback, stmt = stmt, stmt.where(newest_window(b.base))
         count_stmt = None
         if reusable and with_total:
             # Count with only the joins the filters need: a lookup join never changes a
@@ -442,7 +454,7 @@ class ObjectQL:
             counter.slots = []
             count_stmt = self._count_statement(
                 counter, self._where(ctx, counter, obj, filters, search))
-        return FindPlan(stmt, count_stmt, tuple(b.slots or ()), bool(expansions))
+        return FindPlan(stmt, count_stmt, tuple(b.slots or ()), bool(expansions), fallback)
 
     def _select_fields(self, ctx: Context, obj: ObjectDef, fields: list[str] | None
                        ) -> list[str]:
@@ -533,7 +545,9 @@ class ObjectQL:
         else:
             check_filters(filters)
         params = bind(plan, shaped[1]) if shaped is not None else {}
-        with self._reading() as conn:
+        with self._reading() as conn, \
+                search_planning(conn, no_ordered_walks=True) if search and search.strip() \
+                else nullcontext():
             n = conn.execute(plan.statement, params).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
 
@@ -682,6 +696,16 @@ class ObjectQL:
     def bulk_insert(self, ctx: Context, object_name: str, rows: list[dict[str, Any]]) -> int:
         """Typed and checked, without per-row triggers or audit: for seeds and imports."""
         return self._writes.bulk_insert(ctx, object_name, rows)
+
+
+def _rows(conn: Connection, statement: Any, params: dict[str, Any], searching: bool,
+          no_ordered_walks: bool) -> list[dict[str, Any]]:
+    with search_planning(conn, no_ordered_walks=no_ordered_walks) if searching \
+            else nullcontext():
+        cursor = conn.execute(statement, params)
+        keys = tuple(cursor.keys())
+        # zip over the column names once: a RowMapping per row cost more than the query.
+        return [dict(zip(keys, row, strict=True)) for row in cursor.all()]
 
 
 def _inline(n: int) -> Any:

@@ -1,0 +1,95 @@
+"""How PostgreSQL plans a search (`lower(col) LIKE '%term%'` served by pg_trgm indexes).
+
+Left to itself the planner went wrong in two ways on the 1M-activity data set:
+
+1. **Generic plans.** psycopg prepares a statement once a connection has run it five
+   times, and after five custom plans PostgreSQL may switch to a generic plan, which
+   prices `LIKE $1` at a fixed fraction of the rows whatever the term. Search statements
+   repeat (same shape, same SQL text), so a rare contact term that takes 1 ms through
+   the trigram indexes was served by a generic plan walking `ix_contact_last_name`:
+   0.6-1.6 s. Searches therefore plan with `plan_cache_mode = force_custom_plan`: the
+   planner sees the term (and its statistics) every time; planning costs ~0.2 ms.
+2. **Walking an index ordered by the searched column.** For `ORDER BY subject LIMIT 6`
+   or a capped count, walking `ix_activity_subject` and testing LIKE on each row looks
+   cheap when the statistics say 8 % of the rows match: the planner assumes the matches
+   are spread evenly along the walk. They are not: rows holding a substring of the
+   subject sit together in subject order ("Send security whitepaper" under S), so the
+   walk read 270k-950k rows before the first match (0.7-6 s). When a plan could walk
+   such an index — a count, or a page sorted by a searched field — the statement runs
+   with `enable_indexscan` and `enable_indexonlyscan` off: the matches then come from
+   the trigram index (bitmap scan, possibly ANDed with the owner index for row
+   security) or a sequential scan, so the cost is bounded by the number of matches
+   rather than by where the first ones happen to sit in that order. Bitmap scans stay
+   on, so other b-tree indexes still combine with the trigram index.
+
+Both are `SET LOCAL` in a short read-only transaction on the read connection, gone at
+its end whatever happens; one extra round trip before and one after the statement.
+Newest-first pages keep every plan: ids are time-ordered and independent of the text,
+so the backward primary-key walk finds a common term's newest matches in a few hundred
+rows, and the trigram bitmap serves a rare term. The planner tells the two apart by its
+estimate of the term's frequency, which comes from a sample: a rare term that happens to
+match a sampled value looks common, and the walk then reads the whole table. So a
+newest-first search page is first read from the newest NEWEST_WINDOW rows only (the
+walk stops there whatever the estimate); if that yields a full page it is exact — every
+match outside the window is older — and otherwise the page is read again from the whole
+table without ordered walks, i.e. through the trigram index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, func, literal_column, select
+
+from app.metadata.models import ObjectDef
+
+# Rows a newest-first search page may walk before the trigram index answers instead: a
+# term matching 0.2 % of the rows fills a 21-row page within it (~5-10 ms of walking).
+NEWEST_WINDOW = 10_000
+CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+NO_ORDERED_WALKS = "SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off"
+
+
+def walks_searched_order(obj: ObjectDef, sort: list[tuple[str, str]] | None) -> bool:
+    """True when a page sorted by `sort` could be read by walking an index whose first
+    sorted key is a searchable field of `obj` (None: a count, which may walk any index
+    holding the searched column)."""
+    if sort is None:
+        return True
+    if not sort:
+        return False
+    return sort[0][0] in {f.name for f in obj.searchable_fields}
+
+
+@contextmanager
+def search_planning(conn: Connection, *, no_ordered_walks: bool) -> Iterator[None]:
+    """Run the statements of this block with the search planner settings (see above).
+    A no-op on SQLite and inside a write transaction (whose settings it must not touch:
+    a SET LOCAL there would outlive the read)."""
+    raw: Any = conn.connection.dbapi_connection
+    if conn.dialect.name != "postgresql" or not getattr(raw, "autocommit", False) \
+            or raw.info.transaction_status != 0:  # 0: idle, outside a transaction
+        yield
+        return
+    settings = [CUSTOM_PLANS, *([NO_ORDERED_WALKS] if no_ordered_walks else [])]
+    conn.exec_driver_sql("BEGIN READ ONLY; " + "; ".join(settings))
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):  # a broken connection: the pool discards it anyway
+            conn.exec_driver_sql("ROLLBACK")
+        raise
+    conn.exec_driver_sql("COMMIT")
+
+
+def newest_window(table: Table, rows: int | None = None) -> ColumnElement[bool]:
+    """`id` among the newest `rows` (default NEWEST_WINDOW) rows of `table`, all owners:
+    the bound is one index-only read of the primary key; empty when the table is smaller.
+    """
+    newest = table.alias("newest")
+    bound = (select(newest.c.id).order_by(newest.c.id.desc())
+             .offset(literal_column(str(int((rows or NEWEST_WINDOW) - 1))))
+             .limit(literal_column("1")).scalar_subquery())
+    return table.c.id >= func.coalesce(bound, "")
