@@ -145,6 +145,27 @@ def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
     candidates = ql.schema.rollups.get(obj.name)
     if not candidates:
         return None
+    # The statement (or "no rollup can") depends on nothing but the caller and the query:
+    # values are concrete by now ($user aside, which is the caller's id). Building it cost
+    # more than running it — a list's total asks on every page.
+    key = ("rollup", obj.name, ctx.role, ctx.is_system, ctx.user_id, ctx.subordinate_ids,
+           repr((group_by, aggregate, filters, sort, limit)))
+    stmt = ql._plans.get(key, _MISSING)
+    if stmt is _MISSING:
+        stmt = _choose(ql, ctx, obj, candidates, group_by, aggregate, filters, sort, limit)
+        ql._remember(key, stmt, obj)
+    if stmt is None:
+        return None
+    with ql._reading() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+_MISSING = object()
+
+
+def _choose(ql: ObjectQL, ctx: Context, obj: ObjectDef, candidates: list[tuple[RollupSpec, Table]],
+            group_by: list[str], aggregate: dict[str, tuple[str, str]], filters: list[Any],
+            sort: Any, limit: int) -> Any | None:
     try:
         conditions = _flat(filters)
     except _Unservable:
@@ -161,16 +182,16 @@ def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
                 or any(unit not in (None, "month") for _, unit in groups):
             continue
         try:
-            return _read(ql, ctx, obj, spec, table, group_by, aggregate, conditions, sort,
-                         limit)
+            return _statement(ql, ctx, obj, spec, table, group_by, aggregate, conditions,
+                              sort, limit)
         except _Unservable:
             return None
     return None
 
 
-def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: Table,
-          group_by: list[str], aggregate: dict[str, tuple[str, str]],
-          conditions: list[list[Any]], sort: Any, limit: int) -> list[dict[str, Any]]:
+def _statement(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: Table,
+               group_by: list[str], aggregate: dict[str, tuple[str, str]],
+               conditions: list[list[Any]], sort: Any, limit: int) -> Any:
     # Field rights exactly as the base query checks them: a field the caller may not read
     # is left to the base path, which says so.
     named = [split_bucket(g)[0] for g in group_by] + [c[0] for c in conditions] + [
@@ -217,6 +238,4 @@ def _read(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec, table: T
                                for g in group_by]).having(
             rows_in > 0)
     labels = {c.name: c for c in [*group_cols, *agg_cols]}
-    stmt = stmt.order_by(*aggregate_order(sort, labels, group_cols)).limit(limit)
-    with ql._reading() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt)]
+    return stmt.order_by(*aggregate_order(sort, labels, group_cols)).limit(limit)
