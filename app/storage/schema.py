@@ -15,7 +15,6 @@ from sqlalchemy import (
     Table,
     func,
 )
-from sqlalchemy.schema import sort_tables
 from sqlalchemy.types import TypeEngine
 from sqlmodel import SQLModel
 
@@ -115,10 +114,25 @@ class Schema:
 
     @property
     def all_tables(self) -> list[Table]:
-        """System, object and rollup tables, each after the tables it references."""
+        """System, object and rollup tables, each after the tables it references.
+
+        Sorted by the names foreign keys point at, not by the Table they resolved to: a
+        table carried over from the previous snapshot may still resolve its keys to
+        that snapshot's table of a changed object. A cycle of lookups is broken at the
+        first table left, as SQLAlchemy's own sort does."""
         tables = [*self.system_tables, *self.tables.values(),
                   *(table for pairs in self.rollups.values() for _, table in pairs)]
-        return sort_tables(tables)
+        names = {table.name for table in tables}
+        needs = {table.name: {fk.target_fullname.split(".")[0] for fk in table.foreign_keys}
+                 & names - {table.name} for table in tables}
+        ordered: list[Table] = []
+        done: set[str] = set()
+        while len(ordered) < len(tables):
+            ready = [t for t in tables if t.name not in done and needs[t.name] <= done] \
+                or [next(t for t in tables if t.name not in done)]
+            ordered += ready
+            done.update(t.name for t in ready)
+        return ordered
 
     def table(self, name: str) -> Table:
         return self.tables[name]
