@@ -11,12 +11,19 @@ What it prints:
   fields are then hidden by a revert);
 - the requests served meanwhile by --workers threads (a rep's account list page, one
   account, a count, an update of an account): errors, and their max / p99 latency during
-  the applies against a baseline phase of the same length in the same run.
+  the applies against a baseline phase of the same length in the same run;
+- the CPU time of the applying thread, and the garbage collector's pauses per phase: a
+  full collection stops every thread (it holds the GIL), so its longest pause bounds
+  the request max from below.
+
+The process is set up as `hotcrm serve` sets itself up (app/server.py): after start-up
+everything alive is frozen out of the collector's passes (`--no-gc-freeze`: not).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -40,10 +47,20 @@ class Load:
         self.samples: dict[str, list[float]] = {}
         self.errors: dict[str, list[str]] = {}
         self.slowest: dict[str, list[float]] = {}
+        self.gc_pauses: dict[str, list[tuple[int, float]]] = {}  # (generation, ms)
+        self._gc_started = 0.0
+        gc.callbacks.append(self._gc)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
                          for i in range(workers)]
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            elapsed = (time.perf_counter() - self._gc_started) * 1000
+            self.gc_pauses.setdefault(self.phase, []).append((info["generation"], elapsed))
 
     def start(self) -> None:
         for thread in self._threads:
@@ -86,6 +103,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=4.0,
                         help="length of the baseline phase")
+    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                        help="leave the start-up objects to the collector (unlike the server)")
     args = parser.parse_args()
     services = build_services(database_url=args.database_url)
     ql, studio = services.ql, services.studio
@@ -111,16 +130,22 @@ def main() -> None:
     ]
     stamp = int(time.time())
     start_version = studio.version()
+    if args.gc_freeze:  # as app/server.py does before serving
+        gc.collect()
+        gc.freeze()
 
     def apply(i: int, tag: str) -> float:
         name = f"bench_{stamp}_{tag}{i}"
         doc = studio.object_document("account")
         doc["fields"][name] = {"type": "text", "label": f"Bench {i}", "max_length": 80}
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         studio.save_object(SYSTEM, "account", doc, base_version=studio.version(),
                            comment="bench/metadata.py")
         ql.find(rep, "account", fields=["name", name], limit=1)  # served with the field
+        cpu_times.append(time.thread_time() - cpu)
         return time.perf_counter() - started
+
+    cpu_times: list[float] = []
 
     alone = [apply(i, "alone") for i in range(2)]  # no concurrent requests
     load = Load(calls, args.workers)
@@ -143,6 +168,10 @@ def main() -> None:
           f"{min(durations):.3f} s, median {statistics.median(durations):.3f} s, worst "
           f"{max(durations):.3f} s (target <= 1 s)")
     print(f"  the same without concurrent requests: {', '.join(f'{d:.3f} s' for d in alone)}")
+    print(f"  CPU time of the applying thread: median "
+          f"{statistics.median(cpu_times[2:]) * 1000:.0f} ms under load, "
+          f"{', '.join(f'{c * 1000:.0f}' for c in cpu_times[:2])} ms alone; gc.freeze "
+          f"{'on' if args.gc_freeze else 'off'}")
     print(f"requests during the applies: {len(during)}, errors "
           f"{len(load.errors.get('apply', []))}; max {max(during):.1f} ms, p99 "
           f"{pct(during, .99):.1f} ms, p50 {pct(during, .5):.1f} ms")
@@ -157,6 +186,12 @@ def main() -> None:
         worst = load.slowest.get(phase, [])
         print(f"  slowest per request kind ({phase}): "
               + ", ".join(f"{k} {v:.0f} ms" for k, v in zip(kinds, worst, strict=False)))
+    for phase in ("baseline", "apply"):
+        pauses = load.gc_pauses.get(phase, [])
+        full = [ms for generation, ms in pauses if generation == 2]
+        print(f"  garbage collector ({phase}): {len(pauses)} passes, longest "
+              f"{max((ms for _, ms in pauses), default=0):.1f} ms; full passes {len(full)}, "
+              f"longest {max(full, default=0):.1f} ms")
     for phase, errors in load.errors.items():
         for error in errors[:5]:
             print(f"  error ({phase}): {error}")

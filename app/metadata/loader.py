@@ -50,10 +50,11 @@ class MetadataError(Exception):
 class _SourceMap:
     """Line numbers of every key and item of one YAML document."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, parsed: _SourceMap | None = None):
+        """`parsed`: the map of the same text walked before (read-only, shared)."""
         self.file = file
-        self.lines: dict[Path_, int] = {}
-        self.duplicates: list[tuple[Path_, int]] = []
+        self.lines: dict[Path_, int] = parsed.lines if parsed else {}
+        self.duplicates: list[tuple[Path_, int]] = parsed.duplicates if parsed else []
 
     def walk(self, node: yaml.Node, path: Path_ = ()) -> None:
         self.lines.setdefault(path, node.start_mark.line + 1)
@@ -110,21 +111,30 @@ def _pydantic_message(err: Any) -> str:
 
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-_PARSED: dict[str, tuple[yaml.Node | None, Any]] = {}
+_PARSED: dict[str, tuple[_SourceMap | None, Any]] = {}
 
 
-def _parse_text(text: str) -> tuple[yaml.Node | None, Any]:
-    """(node tree, data) of one YAML text. libyaml when present (the studio loads every
-    file on each change: the pure-Python parser took seconds), remembered per text (the
-    shipped files do not change while a process runs). A text that fails to parse is
-    parsed again by the pure-Python loader, so error messages are the same everywhere."""
+def _parse_text(text: str) -> tuple[_SourceMap | None, Any]:
+    """(line numbers, data) of one YAML text; None for the line numbers of an empty text.
+    libyaml when present (the studio loads every file on each change: the pure-Python
+    parser took seconds), remembered per text (the shipped files do not change while a
+    process runs). Only the walked line numbers are kept, not libyaml's node tree: it
+    was ~2,000 objects per text for the garbage collector to walk, kept for every
+    version's text, and walking it again cost a fifth of each load. A text that fails
+    to parse is parsed again by the pure-Python loader, so error messages are the same
+    everywhere."""
     found = _PARSED.get(text)
     if found is None:
         try:
             loader = _FAST_LOADER or yaml.SafeLoader
-            found = (yaml.compose(text, Loader=loader), yaml.load(text, Loader=loader))
+            node, data = yaml.compose(text, Loader=loader), yaml.load(text, Loader=loader)
         except yaml.YAMLError:
-            found = (yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text))
+            node, data = yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
+        source = None
+        if node is not None:
+            source = _SourceMap("")
+            source.walk(node)
+        found = (source, data)
         if len(_PARSED) > 256:
             _PARSED.clear()
         _PARSED[text] = found
@@ -137,7 +147,7 @@ def _read_yaml(path: Path | str, display: str, key: str, collector: ProblemColle
     numbers under `key`; None when unreadable."""
     try:
         text = path if isinstance(path, str) else path.read_text(encoding="utf-8")
-        node, data = _parse_text(text)
+        parsed, data = _parse_text(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -148,12 +158,11 @@ def _read_yaml(path: Path | str, display: str, key: str, collector: ProblemColle
     except (OSError, UnicodeDecodeError) as exc:
         collector.problems.append(MetadataProblem(display, None, None, None, str(exc)))
         return None
-    if node is None or not isinstance(data, dict):
+    if parsed is None or not isinstance(data, dict):
         collector.problems.append(MetadataProblem(display, 1, None, None,
                                                   "the file must hold a mapping of keys"))
         return None
-    source = _SourceMap(display)
-    source.walk(node)
+    source = _SourceMap(display, parsed)
     collector.sources[key] = source
     for dup_path, line in source.duplicates:
         collector.problems.append(MetadataProblem(display, line, key, None,

@@ -15,8 +15,9 @@ anyway, so "my records" views — the commonest list of all — reuse their stat
 whose SQL depends on the value — null, lists (`in`, `between`), text patterns, date tokens
 like `this_month` (they depend on today), other `$` tokens — makes the call take the
 ordinary path, as does a search. The cache lives in ObjectQL's
-plan dictionary, which a metadata or permission change empties (apply_registry), and
-the registry's identity is part of the key besides.
+plan dictionary; a metadata change drops the plans of the objects it changed and of the
+objects reaching them through lookups, a permission change drops them all
+(apply_registry), and the ObjectDef's identity is part of the key besides.
 """
 
 from __future__ import annotations

@@ -148,7 +148,10 @@ def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
     # The statement (or "no rollup can") depends on nothing but the caller and the query:
     # values are concrete by now ($user aside, which is the caller's id). Building it cost
     # more than running it — a list's total asks on every page.
-    key = ("rollup", obj.name, ctx.role, ctx.is_system, ctx.user_id, ctx.subordinate_ids,
+    # Keyed as every plan is (kind, definition, object name: see ObjectQL._remember), and
+    # by the rollup tables themselves: a dashboard change replaces them, not the object.
+    key = ("rollup", id(obj), obj.name, tuple(id(table) for _, table in candidates),
+           ctx.role, ctx.is_system, ctx.user_id, ctx.subordinate_ids,
            repr((group_by, aggregate, filters, sort, limit)))
     stmt = ql._plans.get(key, _MISSING)
     if stmt is _MISSING:

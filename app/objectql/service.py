@@ -133,16 +133,24 @@ class ObjectQL:
                        sync: bool = True, report: SyncReport | None = None) -> SyncReport:
         """Switch to new metadata: sync the database first, then swap atomically. The
         metadata studio passes the schema it already synced (`sync=False`) and that sync's
-        report, so rollup tables it created are filled here all the same."""
-        schema = schema or build_schema(registry, self.engine.dialect.name)
+        report, so rollup tables it created are filled here all the same.
+
+        Cached plans survive the swap for objects untouched by the change (see
+        `_unaffected`): a change to one object left every request thread rebuilding
+        every plan at once."""
+        schema = schema or build_schema(registry, self.engine.dialect.name,
+                                        (self._registry, self._schema))
         if sync:
             report = sync_schema(self.engine, schema)
         report = report or SyncReport()
         self._sync_rollups(schema, registry, report)
         with self._lock:
+            keep = _unaffected(self._registry, self._schema, registry, schema)
             self._registry, self._schema = registry, schema
-            self._plans = {}
-            self._writes.forget()  # its statements hold the old tables and row filters
+            # Every key names its object third (see _remember's callers).
+            self._plans = {k: v for k, v in self._plans.items() if k[2] in keep}
+            # Its statements hold tables and row filters: kept only for unaffected tables.
+            self._writes.forget({id(schema.tables[name]) for name in keep})
         return report
 
     def _sync_rollups(self, schema: Schema, registry: Registry, report: SyncReport) -> None:
@@ -295,7 +303,7 @@ class ObjectQL:
         return True
 
     def readable_fields(self, ctx: Context, obj: ObjectDef) -> list[str]:
-        key = ("readable", obj.name, ctx.role, ctx.is_system)
+        key = ("readable", id(obj), obj.name, ctx.role, ctx.is_system)
         cached = self._plans.get(key)
         if cached is None:
             cached = [n for n, fd in obj.all_fields.items()
@@ -304,7 +312,9 @@ class ObjectQL:
         return list(cached)
 
     def _remember(self, key: tuple[Any, ...], value: Any, obj: ObjectDef) -> None:
-        """Cache a plan built from `obj` — only while `obj` is the live definition. A page
+        """Cache a plan built from `obj` — only while `obj` is the live definition. Keys
+        are (kind, id(obj), obj.name, ...): a caller holding an older definition of the
+        object never meets a plan built for the live one, nor the reverse. A page
         holding an ObjectDef from before a metadata change (or a request racing the swap)
         would otherwise leave a plan of the old fields in the new cache, for everyone."""
         with self._lock:
@@ -318,7 +328,7 @@ class ObjectQL:
                      field_names: list[str]) -> Any:
         """SELECT of plain columns, built once per (object, role, columns): resolving and
         labelling 30 columns costs more than running the query on an index."""
-        key = ("select", obj.name, ctx.role, ctx.is_system, tuple(field_names))
+        key = ("select", id(obj), obj.name, ctx.role, ctx.is_system, tuple(field_names))
         cached = self._plans.get(key)
         if cached is None:
             cached = select(*[b.resolve(name)[0].label(name) for name in field_names])
@@ -403,7 +413,7 @@ class ObjectQL:
             return None, []
         try:
             expanded = tuple((k, tuple(v) if v else None) for k, v in (expand or {}).items())
-            key = ("find", id(self._registry), obj.name, ctx.role, ctx.is_system, ctx.user_id,
+            key = ("find", id(obj), obj.name, ctx.role, ctx.is_system, ctx.user_id,
                    ctx.subordinate_ids, tuple(field_names), expanded, shaped[0],
                    tuple(tuple(s) for s in sort_spec), limit, skip, with_total)
             hash(key)
@@ -530,7 +540,7 @@ class ObjectQL:
         shaped = None if search and search.strip() else filter_shape(filters, ctx.user_id)
         # A reusable statement per shape, as find() has (see plans.py).
         key = None if shaped is None else (
-            "count", id(self._registry), obj.name, ctx.role, ctx.is_system, ctx.user_id,
+            "count", id(obj), obj.name, ctx.role, ctx.is_system, ctx.user_id,
             ctx.subordinate_ids, shaped[0], cap)
         plan = self._plans.get(key) if key is not None else None
         if plan is None:
@@ -706,6 +716,30 @@ def _rows(conn: Connection, statement: Any, params: dict[str, Any], searching: b
         keys = tuple(cursor.keys())
         # zip over the column names once: a RowMapping per row cost more than the query.
         return [dict(zip(keys, row, strict=True)) for row in cursor.all()]
+
+
+def _unaffected(old: Registry, old_schema: Schema, new: Registry, new_schema: Schema
+                ) -> set[str]:
+    """Objects whose cached plans stay right after swapping `old` for `new`: the same
+    ObjectDef instance and table, and the same for every object reachable through its
+    lookups (paths, expands and a parent's row filter join those). A change of any
+    permission set changes row filters and readable fields everywhere: nothing is kept."""
+    if old.permissions.keys() != new.permissions.keys() or any(
+            new.permissions[role] is not perms for role, perms in old.permissions.items()):
+        return set()
+    same = {name for name, obj in new.items() if old.get(name) is obj
+            and old_schema.tables.get(name) is new_schema.tables.get(name)}
+    verdict: dict[str, bool] = {}
+
+    def stable(name: str) -> bool:
+        if name not in verdict:
+            verdict[name] = True  # a cycle of lookups is judged by its other members
+            verdict[name] = name in same and all(
+                stable(fd.reference_to) for fd in new[name].all_fields.values()
+                if fd.is_lookup and fd.reference_to and fd.reference_to in new)
+        return verdict[name]
+
+    return {name for name in new if stable(name)}
 
 
 def _inline(n: int) -> Any:

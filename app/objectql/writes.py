@@ -50,9 +50,11 @@ class WritePipeline:
         self.ql = ql
         self._statements: dict[tuple[Any, ...], Any] = {}
 
-    def forget(self) -> None:
-        """Drop every cached statement (metadata or permissions changed)."""
-        self._statements = {}
+    def forget(self, keep_tables: set[int] | None = None) -> None:
+        """Drop the cached statements (metadata or permissions changed), except those
+        on the tables whose ids are in `keep_tables` (objects the change left alone)."""
+        keep = keep_tables or set()
+        self._statements = {k: v for k, v in self._statements.items() if k[1] in keep}
 
     # -- public entry points ---------------------------------------------------------------
     def insert(self, ctx: Context, name: str, data: dict[str, Any]) -> dict[str, Any]:

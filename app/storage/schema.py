@@ -38,10 +38,15 @@ def column_type(fd: FieldDef) -> TypeEngine:
         raise ValueError(f"no column type for field type {fd.value_type!r}") from None
 
 
-def build_column(obj: ObjectDef, fd: FieldDef, *, with_foreign_key: bool = True) -> Column:
+def build_column(obj: ObjectDef, fd: FieldDef, *, with_foreign_key: bool = True,
+                 kept: dict[str, Table] | None = None) -> Column:
+    """`kept`: tables carried over from the previous schema (build_schema); a foreign key
+    to one of them names its column object, as it lives in that schema's MetaData."""
     args: list = []
     if fd.is_lookup and with_foreign_key and fd.reference_to:
-        args.append(ForeignKey(f"{fd.reference_to}.id", name=f"fk_{obj.name}_{fd.name}"))
+        target = (kept or {}).get(fd.reference_to)
+        args.append(ForeignKey(target.c.id if target is not None else f"{fd.reference_to}.id",
+                               name=f"fk_{obj.name}_{fd.name}"))
     if fd.name == "id":
         return Column("id", String(ID_LENGTH), primary_key=True)
     nullable = fd.name not in ("created_at", "modified_at", "version")
@@ -68,8 +73,9 @@ def index_elements(table: Table, spec: IndexSpec, dialect: str) -> tuple[list[An
 
 
 def build_table(metadata: MetaData, obj: ObjectDef, dialect: str = "sqlite",
-                specs: list[IndexSpec] | None = None) -> Table:
-    columns = [build_column(obj, fd) for fd in obj.all_fields.values()]
+                specs: list[IndexSpec] | None = None, kept: dict[str, Table] | None = None
+                ) -> Table:
+    columns = [build_column(obj, fd, kept=kept) for fd in obj.all_fields.values()]
     table = Table(obj.name, metadata, *columns)
     for spec in index_specs(obj) if specs is None else specs:
         keys, include = index_elements(table, spec, dialect)
@@ -88,7 +94,11 @@ def build_table(metadata: MetaData, obj: ObjectDef, dialect: str = "sqlite",
 
 @dataclass(frozen=True)
 class Schema:
-    """All tables of one registry snapshot."""
+    """All tables of one registry snapshot.
+
+    `metadata` holds the tables built for this snapshot; tables carried over unchanged
+    from the previous snapshot (build_schema's `previous`) stay in their own MetaData.
+    `all_tables` is every table, referenced ones first."""
 
     metadata: MetaData
     tables: dict[str, Table]
@@ -100,6 +110,29 @@ class Schema:
     search: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The rollup tables the dashboards ask for, per object (see app/storage/rollups.py).
     rollups: dict[str, list[tuple[RollupSpec, Table]]] = field(default_factory=dict)
+    system_tables: tuple[Table, ...] = ()
+
+    @property
+    def all_tables(self) -> list[Table]:
+        """System, object and rollup tables, each after the tables it references.
+
+        Sorted by the names foreign keys point at, not by the Table they resolved to: a
+        table carried over from the previous snapshot may still resolve its keys to
+        that snapshot's table of a changed object. A cycle of lookups is broken at the
+        first table left, as SQLAlchemy's own sort does."""
+        tables = [*self.system_tables, *self.tables.values(),
+                  *(table for pairs in self.rollups.values() for _, table in pairs)]
+        names = {table.name for table in tables}
+        needs = {table.name: {fk.target_fullname.split(".")[0] for fk in table.foreign_keys}
+                 & names - {table.name} for table in tables}
+        ordered: list[Table] = []
+        done: set[str] = set()
+        while len(ordered) < len(tables):
+            ready = [t for t in tables if t.name not in done and needs[t.name] <= done] \
+                or [next(t for t in tables if t.name not in done)]
+            ordered += ready
+            done.update(t.name for t in ready)
+        return ordered
 
     def table(self, name: str) -> Table:
         return self.tables[name]
@@ -116,17 +149,40 @@ class Schema:
         return found
 
 
-def build_schema(registry: Registry, dialect: str = "sqlite") -> Schema:
-    """Tables for `registry`; indexes in the spelling of `dialect` (the engine's name)."""
+def build_schema(registry: Registry, dialect: str = "sqlite",
+                 previous: tuple[Registry, Schema] | None = None) -> Schema:
+    """Tables for `registry`; indexes in the spelling of `dialect` (the engine's name).
+
+    `previous` (the live registry and its schema): the table of an object whose ObjectDef
+    is the very same instance there (the metadata studio keeps unchanged definitions
+    identical) and whose indexes did not change is carried over, not built again. A
+    live change to one object then builds one table instead of all of them: building
+    every table was ~25-50 ms of pure Python holding the GIL while requests waited,
+    and ~10k objects for the garbage collector (docs/benchmarks.md, metadata apply).
+    Plans cached for the kept tables stay valid (ObjectQL.apply_registry)."""
     metadata = MetaData()
-    for table in SQLModel.metadata.tables.values():
-        table.to_metadata(metadata)
     indexes = {name: index_specs(obj, dashboard_queries(registry, name))
                for name, obj in registry.items()}
-    tables = {name: build_table(metadata, obj, dialect, indexes[name])
+    kept: dict[str, Table] = {}
+    if previous is not None and previous[1].dialect == dialect:
+        old_registry, old_schema = previous
+        kept = {name: old_schema.tables[name] for name, obj in registry.items()
+                if old_registry.get(name) is obj and name in old_schema.tables
+                and old_schema.indexes.get(name) == indexes[name]}
+        system = old_schema.system_tables
+    else:
+        system = tuple(table.to_metadata(metadata)
+                       for table in SQLModel.metadata.tables.values())
+    tables = {name: kept[name] if name in kept
+              else build_table(metadata, obj, dialect, indexes[name], kept)
               for name, obj in registry.items()}
+    old_rollups = {spec: table for pairs in (previous[1].rollups.values() if previous else ())
+                   for spec, table in pairs} if kept else {}
     rollups: dict[str, list[tuple[RollupSpec, Table]]] = {}
     for spec in rollup_specs(registry):
-        rollups.setdefault(spec.object, []).append((spec, build_rollup_table(metadata, spec)))
+        table = old_rollups[spec] if spec in old_rollups \
+            else build_rollup_table(metadata, spec)
+        rollups.setdefault(spec.object, []).append((spec, table))
     search = {name: cols for name, obj in registry.items() if (cols := search_columns(obj))}
-    return Schema(metadata, tables, indexes, dialect, search=search, rollups=rollups)
+    return Schema(metadata, tables, indexes, dialect, search=search, rollups=rollups,
+                  system_tables=system)

@@ -59,7 +59,7 @@ def sync_schema(engine: Engine, schema: Schema, only: set[str] | None = None) ->
             # a database owner may create it without superuser rights.
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         # Referenced tables first so foreign keys resolve on every backend.
-        for table in schema.metadata.sorted_tables:
+        for table in schema.all_tables:
             if table.name not in existing_tables:
                 ops.invoke(CreateTableOp.from_table(table))
                 for index in table.indexes:
