@@ -535,8 +535,8 @@ class ObjectQL:
         self.security.check_object(ctx, obj, "read")
         filters = list(filters or [])
         counted = self._rollup_count(ctx, obj, filters, search)
-        if counted is not None:
-            return counted, False
+        if counted is not None:  # exact, but the caller asked for at most `cap`
+            return (cap, True) if counted > cap else (counted, False)
         shaped = None if search and search.strip() else filter_shape(filters, ctx.user_id)
         # A reusable statement per shape, as find() has (see plans.py).
         key = None if shaped is None else (
