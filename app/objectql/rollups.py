@@ -14,7 +14,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ColumnElement, Table, and_, case, cast, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
 
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql.buckets import split_bucket
@@ -140,8 +151,10 @@ def _readable_field(ql: ObjectQL, ctx: Context, obj: ObjectDef, spec: RollupSpec
 
 def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
            aggregate: dict[str, tuple[str, str]], filters: list[Any], sort: Any,
-           limit: int) -> list[dict[str, Any]] | None:
-    """The aggregate's rows from a rollup, or None when no rollup can give them."""
+           limit: int, conn: Connection | None = None) -> list[dict[str, Any]] | None:
+    """The aggregate's rows from a rollup, or None when no rollup can give them. `conn`:
+    the caller's connection, when it holds one (a second checkout per request could wait
+    forever on a pool that every request holds one connection of)."""
     candidates = ql.schema.rollups.get(obj.name)
     if not candidates:
         return None
@@ -159,8 +172,10 @@ def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
         ql._remember(key, stmt, obj)
     if stmt is None:
         return None
-    with ql._reading() as conn:
+    if conn is not None:
         return [dict(r._mapping) for r in conn.execute(stmt)]
+    with ql._reading() as own:
+        return [dict(r._mapping) for r in own.execute(stmt)]
 
 
 _MISSING = object()

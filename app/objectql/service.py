@@ -385,7 +385,8 @@ class ObjectQL:
             if with_total:
                 if skip == 0 and len(records) < limit:
                     result.total = len(records)
-                elif (counted := self._rollup_count(ctx, obj, filters, search)) is not None:
+                elif (counted := self._rollup_count(ctx, obj, filters, search, conn)) \
+                        is not None:
                     result.total = counted
                 else:
                     count_stmt = plan.count_statement
@@ -562,14 +563,15 @@ class ObjectQL:
         return (cap, True) if n > cap else (int(n), False)
 
     def _rollup_count(self, ctx: Context, obj: ObjectDef, filters: list[Any],
-                      search: str | None) -> int | None:
+                      search: str | None, conn: Connection | None = None) -> int | None:
         """The exact row count from a rollup (app/storage/rollups.py: list views whose
         filters are owner and picklist conditions have one), or None when none can give
         it — then the records are counted, up to the cap."""
         if (search and search.strip()) or not self._schema.rollups.get(obj.name):
             return None
         check_filters(filters)
-        found = rollups.answer(self, ctx, obj, [], {"n": ("count", "id")}, filters, None, 1)
+        found = rollups.answer(self, ctx, obj, [], {"n": ("count", "id")}, filters, None, 1,
+                               conn)
         if found is None:
             return None
         return int(found[0]["n"] or 0) if found else 0

@@ -451,3 +451,33 @@ def test_account_counts_with_empty_industries_equal_the_records(
         except ObjectQLError:
             continue  # a filter the records refuse is refused for the count as well
         assert ql.count(ctx, "account", filters=filters) == (len(records), False), ctx
+
+
+def test_a_list_total_from_a_rollup_uses_the_page_s_connection(
+        ql: Any, world: dict[str, Any]) -> None:
+    """One connection per request: a second checkout for the total deadlocked the pool
+    once every request held one (16 concurrent REST lists, a pool of 15)."""
+    _reset(ql)
+    for _ in range(3):
+        ql.insert(Context.system(), "opportunity", _row(world, {
+            "stage": "proposal", "amount": 1.0, "owner": 2, "account": 0,
+            "close_date": TODAY + timedelta(days=30), "loss_reason": None}))
+    held, peak = [0], [0]
+
+    def out(*_args: Any) -> None:
+        held[0] += 1
+        peak[0] = max(peak[0], held[0])
+
+    def back(*_args: Any) -> None:
+        held[0] -= 1
+
+    event.listen(ql.engine, "checkout", out)
+    event.listen(ql.engine, "checkin", back)
+    try:
+        page = ql.find(world["owners"][0], "opportunity", fields=["id"], limit=1,
+                       filters=[["stage", "=", "proposal"]], with_total=True)
+    finally:
+        event.remove(ql.engine, "checkout", out)
+        event.remove(ql.engine, "checkin", back)
+    assert page.total == 3
+    assert peak[0] == 1
