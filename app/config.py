@@ -9,6 +9,7 @@ from pathlib import Path
 
 DATA_DIR = Path(os.environ.get("HOTCRM_DATA_DIR", "data"))
 LOGIN_ATTEMPTS_PER_ADDRESS = 30  # per minute, per client IP, across all emails
+WORKER_THREADS = 4  # see Settings.worker_threads
 
 
 def _secret_key() -> str:
@@ -72,6 +73,10 @@ class Settings:
     # loopback raise it.
     login_attempts_per_address: int = field(default_factory=lambda: int(
         _env("HOTCRM_LOGIN_ATTEMPTS_PER_ADDRESS") or LOGIN_ATTEMPTS_PER_ADDRESS))
+    # Requests running their database work at once (the rest wait their turn): few
+    # threads share one GIL better than many (app/server.py _limit_worker_threads).
+    worker_threads: int = field(default_factory=lambda: max(1, int(
+        _env("HOTCRM_WORKER_THREADS") or WORKER_THREADS)))
     # Where browsers reach the server (OIDC redirect URI, Secure cookies); "" = http://host:port
     public_url: str = field(default_factory=lambda: _env("HOTCRM_PUBLIC_URL"))
 

@@ -67,9 +67,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # readers to pick a voice) and Quasar's own strings (date picker) to match.
     # tailwind=False: NiceGUI's in-browser Tailwind compiler cost ~180 ms of every page
     # load; the same utilities come precompiled from TAILWIND_CSS.
+    _limit_worker_threads(settings.worker_threads)
     ui.run_with(api, title="HotCRM", favicon="🔥", storage_secret=services.secret_key,
                 language="en-US", show_welcome_message=False, tailwind=False)
     return api
+
+
+def _limit_worker_threads(threads: int) -> None:
+    """At most HOTCRM_WORKER_THREADS (default 4) requests run their database work at once.
+
+    FastAPI runs every plain `def` endpoint (and our `run_in_threadpool` calls) in
+    AnyIO's pool of 40 threads; under 16 concurrent REST reads, 16 threads took turns at
+    the one GIL with the event loop, and throughput halved: GET one account 689 req/s
+    with 40 threads, 954 with 4, 1,163 with 2; the list 320 / 557 / 649
+    (`hotcrm_side.sh`, 100k accounts, docs/decisions.md). Fewer threads queue a request
+    behind slow ones, so not 1; `/health` has its own thread (app/api/health.py), and the
+    pages' work goes through NiceGUI's own pool.
+    """
+    from nicegui import app as ui_app
+
+    def limit() -> None:
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+
+    ui_app.on_startup(limit)
 
 
 def _install_styles() -> None:

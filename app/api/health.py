@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import APIRouter
@@ -18,8 +20,17 @@ router = APIRouter()
 INSTANCE = os.environ.get("HOTCRM_INSTANCE") or f"{socket.gethostname()}:{os.getpid()}"
 
 
+# Its own thread, not the request pool (app/server.py bounds that one): a load balancer's
+# probe must not queue behind slow exports and searches holding every worker thread.
+_PROBE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
+
+
 @router.get("/health", tags=["health"])
-def health() -> JSONResponse:
+async def health() -> JSONResponse:
+    return await asyncio.get_running_loop().run_in_executor(_PROBE, _check)
+
+
+def _check() -> JSONResponse:
     services = runtime.services()
     body: dict[str, Any] = {"status": "ok", "database": "ok", "cache": "in-process",
                             "instance": INSTANCE}
