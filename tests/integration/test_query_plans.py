@@ -18,8 +18,6 @@ index can deliver the order. SQLite needs no such help.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event
 
 from app.core import Services, build_services
 from app.objectql import Context
@@ -39,6 +36,7 @@ from components.field_widgets import lookup_expand, name_fields
 from components.kanban_logic import board_spec, kanban_views, load_board
 from components.related_list import ROWS
 from components.related_list import _sort as related_sort
+from tests.support.databases import scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = 600  # x3 contacts, x2 opportunities and emails, x10 activities
@@ -75,21 +73,8 @@ def _database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('plans') / 'plans.db'}"
         return
-    admin_url = os.environ.get("HOTCRM_TEST_DATABASE_URL")
-    if not admin_url:
-        if os.environ.get("HOTCRM_REQUIRE_SERVICES") == "1":
-            pytest.fail("PostgreSQL is required (HOTCRM_REQUIRE_SERVICES=1)")
-        pytest.skip("PostgreSQL (HOTCRM_TEST_DATABASE_URL) not configured")
-    name = f"hotcrm_plans_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres("hotcrm_plans") as url:
+        yield url
 
 
 # -- capturing and explaining ------------------------------------------------------------

@@ -15,9 +15,7 @@ LIKE query with the same row rule and order.
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -27,8 +25,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event, text
 
 from app.core import Services, build_services
 from app.objectql import Context, search_plans
@@ -37,6 +34,7 @@ from app.objectql.service import COUNT_CAP
 from app.seed.demo import ensure_demo_users
 from app.storage.db import analyze
 from tests.conftest import METADATA
+from tests.support.databases import scratch_postgres
 
 SYSTEM = Context.system()
 ROWS = 40_000
@@ -76,21 +74,8 @@ def _insert_activities(services: Services, owners: list[str], rows: int) -> None
 
 @contextmanager
 def _postgres() -> Iterator[str]:
-    admin_url = os.environ.get("HOTCRM_TEST_DATABASE_URL")
-    if not admin_url:
-        if os.environ.get("HOTCRM_REQUIRE_SERVICES") == "1":
-            pytest.fail("PostgreSQL is required (HOTCRM_REQUIRE_SERVICES=1)")
-        pytest.skip("PostgreSQL (HOTCRM_TEST_DATABASE_URL) not configured")
-    name = f"hotcrm_search_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres("hotcrm_search") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
