@@ -165,32 +165,32 @@ class MetadataStudio(LiveMetadata):
         """Create or replace object `name` with `document` (its YAML shape) as a new
         version, applied live. Raises PermissionDenied (not an admin), MetadataConflict
         (`base_version` is not live any more), MetadataRefused (checks failed)."""
-        _require_admin(ctx)
-        with self._lock:
-            self._check_base(base_version)
-            overlay = self._with_document("objects", name, document)
-            return self._commit(ctx, overlay, base_version, comment,
-                                safety_file=self._file("objects", name))
+        return self._save(ctx, "objects", name, document, base_version, comment,
+                          safety=True)
 
     def save_permissions(self, ctx: Context, role: str, document: dict[str, Any], *,
                          base_version: int, comment: str = "") -> VersionInfo:
         """Replace the permission set of `role`; same rules as save_object."""
-        _require_admin(ctx)
-        with self._lock:
-            self._check_base(base_version)
-            overlay = self._with_document("permissions", role, document)
-            return self._commit(ctx, overlay, base_version, comment)
+        return self._save(ctx, "permissions", role, document, base_version, comment,
+                          safety=False)
 
     def save_dashboard(self, ctx: Context, name: str, document: dict[str, Any], *,
                        base_version: int, comment: str = "") -> VersionInfo:
         """Create or replace dashboard `name`; same rules as save_object. Open dashboard
         pages and the data endpoints serve the new definition at once."""
+        return self._save(ctx, "dashboards", name, document, base_version, comment,
+                          safety=True)
+
+    def _save(self, ctx: Context, kind: str, name: str, document: dict[str, Any],
+              base_version: int, comment: str, *, safety: bool) -> VersionInfo:
+        """One document as a new version. `safety`: data-safety checks name the
+        document's file (permission sets hold no data to lose)."""
         _require_admin(ctx)
         with self._lock:
             self._check_base(base_version)
-            overlay = self._with_document("dashboards", name, document)
+            overlay = self._with_document(kind, name, document)
             return self._commit(ctx, overlay, base_version, comment,
-                                safety_file=self._file("dashboards", name))
+                                safety_file=self._file(kind, name) if safety else None)
 
     def save_documents(self, ctx: Context, changed: Documents, *, base_version: int,
                        comment: str = "") -> VersionInfo:

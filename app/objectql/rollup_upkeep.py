@@ -81,8 +81,12 @@ CHUNK = 500  # ids per IN (...) when reading looked-up records
 
 def reaches_by_lookup(rollups: Iterable[tuple[RollupSpec, Table]]) -> dict[str, list[Reach]]:
     """{lookup field: the reaches through it} over an object's rollups, each once."""
+    return _by_lookup(r for spec, _ in rollups for r in spec.reaches)
+
+
+def _by_lookup(reaches: Iterable[Reach]) -> dict[str, list[Reach]]:
     by_lookup: dict[str, list[Reach]] = {}
-    for reach in dict.fromkeys(r for spec, _ in rollups for r in spec.reaches):
+    for reach in dict.fromkeys(reaches):
         by_lookup.setdefault(reach.lookup, []).append(reach)
     return by_lookup
 
@@ -95,24 +99,21 @@ def _reached_values(conn: Connection, reaches: Iterable[Reach], table_of: TableO
     per lookup, whatever the number of rollups and fields reached through it. `known`
     values (the save's lookup check read them, under the same lock) are not read again."""
     found: dict[tuple[str, str], Any] = dict(known or {})
-    by_lookup: dict[str, list[Reach]] = {}
-    for reach in dict.fromkeys(reaches):
-        by_lookup.setdefault(reach.lookup, []).append(reach)
     records = list(records)
-    for lookup, reaches in by_lookup.items():
+    for lookup, through in _by_lookup(reaches).items():
         ids = sorted({r[lookup] for r in records if isinstance(r.get(lookup), str)
-                      and any((reach.path, r[lookup]) not in found for reach in reaches)})
-        target = table_of(reaches[0].target)
+                      and any((reach.path, r[lookup]) not in found for reach in through)})
+        target = table_of(through[0].target)
         for start in range(0, len(ids), CHUNK):
             # FOR SHARE (PostgreSQL; SQLite writes one at a time anyway): an account's
             # industry change waits for this save's commit, then `follow` sees this deal
             # and moves it. The lookup's foreign key check and the account save's FOR
             # UPDATE already order the two today; this keeps it so without them.
-            rows = conn.execute(select(target.c.id, *[target.c[r.field] for r in reaches])
+            rows = conn.execute(select(target.c.id, *[target.c[r.field] for r in through])
                                 .where(target.c.id.in_(ids[start:start + CHUNK]))
                                 .with_for_update(read=True))
             for row in rows:
-                for n, reach in enumerate(reaches, start=1):
+                for n, reach in enumerate(through, start=1):
                     found[(reach.path, row[0])] = row[n]
     return found
 
@@ -178,11 +179,8 @@ def _rider(spec: RollupSpec, table: Table, prefix: str, columns: list[str]) -> A
         return found[1]
     stmt = postgresql.insert(table).values(
         {name: bindparam(prefix + name, type_=table.c[name].type) for name in columns})
-    measures = [name for name in columns if name not in spec.key_columns]
-    rider: Any = stmt.on_conflict_do_update(
-        index_elements=list(spec.key_columns),
-        set_={name: table.c[name] + stmt.excluded[name] for name in measures}
-    ).returning(literal_column("1"))
+    rider = _adding(stmt, spec, table, [c for c in columns if c not in spec.key_columns]
+                    ).returning(literal_column("1"))
     if len(_riders) > 1024:  # metadata reloads make new tables: forget the old ones
         _riders.clear()
     _riders[key] = (table, rider)
@@ -256,6 +254,14 @@ def _rows(spec: RollupSpec, found: dict[Key, list[float]]) -> list[dict[str, Any
     return rows
 
 
+def _adding(stmt: Any, spec: RollupSpec, table: Table, measures: list[str]) -> Any:
+    """`stmt` (an INSERT of group rows) as an upsert that adds the measures to a group
+    already there."""
+    return stmt.on_conflict_do_update(
+        index_elements=list(spec.key_columns),
+        set_={name: table.c[name] + stmt.excluded[name] for name in measures})
+
+
 _built: dict[tuple[int, str], tuple[Table, Any, Any]] = {}
 
 
@@ -267,10 +273,7 @@ def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: lis
     if found is not None and found[0] is table:
         return found[1], found[2]
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=list(spec.key_columns),
-        set_={name: table.c[name] + stmt.excluded[name] for name in measures})
+    upsert = _adding(dialect.insert(table), spec, table, measures)
     remove = table.delete().where(
         table.c[COUNT] == 0,
         *[table.c[name] == bindparam(f"k_{name}") for name in spec.key_columns])

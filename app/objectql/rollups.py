@@ -158,17 +158,28 @@ def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
     candidates = ql.schema.rollups.get(obj.name)
     if not candidates:
         return None
-    # The statement (or "no rollup can") depends on nothing but the caller and the query:
-    # values are concrete by now ($user aside, which is the caller's id). Building it cost
-    # more than running it — a list's total asks on every page.
-    # Keyed as every plan is (kind, definition, object name: see ObjectQL._remember), and
-    # by the rollup tables themselves: a dashboard change replaces them, not the object.
-    key = ("rollup", id(obj), obj.name, tuple(id(table) for _, table in candidates),
-           ctx.role, ctx.is_system, ctx.user_id, ctx.subordinate_ids,
-           repr((group_by, aggregate, filters, sort, limit)))
+    try:
+        conditions = _flat(filters)
+    except _Unservable:
+        return None
+    chosen = _candidate(obj, candidates, group_by, aggregate, conditions)
+    if chosen is None:  # decided by the paths alone: nothing is cached per value
+        return None
+    spec, table = chosen
+    # The statement (or "the rollup cannot after all") depends on nothing but the caller
+    # and the query: values are concrete by now ($user aside, which is the caller's id).
+    # Building it cost more than running it — a list's total asks on every page. Keyed as
+    # every plan is (kind, definition, object name: see ObjectQL._remember), and by the
+    # rollup table: a dashboard change replaces it, not the object.
+    key = ("rollup", id(obj), obj.name, id(table), ctx.role, ctx.is_system, ctx.user_id,
+           ctx.subordinate_ids, repr((group_by, aggregate, filters, sort, limit)))
     stmt = ql._plans.get(key, _MISSING)
     if stmt is _MISSING:
-        stmt = _choose(ql, ctx, obj, candidates, group_by, aggregate, filters, sort, limit)
+        try:
+            stmt = _statement(ql, ctx, obj, spec, table, group_by, aggregate, conditions,
+                              sort, limit)
+        except _Unservable:
+            stmt = None
         ql._remember(key, stmt, obj)
     if stmt is None:
         return None
@@ -181,29 +192,22 @@ def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
 _MISSING = object()
 
 
-def _choose(ql: ObjectQL, ctx: Context, obj: ObjectDef, candidates: list[tuple[RollupSpec, Table]],
-            group_by: list[str], aggregate: dict[str, tuple[str, str]], filters: list[Any],
-            sort: Any, limit: int) -> Any | None:
-    try:
-        conditions = _flat(filters)
-    except _Unservable:
-        return None
+def _candidate(obj: ObjectDef, candidates: list[tuple[RollupSpec, Table]],
+               group_by: list[str], aggregate: dict[str, tuple[str, str]],
+               conditions: list[list[Any]]) -> tuple[RollupSpec, Table] | None:
+    """The first rollup whose dimensions, month and measures cover the query's paths."""
     groups = [split_bucket(g) for g in group_by]
+    if any(unit not in (None, "month") for _, unit in groups):
+        return None
     dates = {p for p, unit in groups if unit is not None} | {
         c[0] for c in conditions if (fd := obj.field(c[0])) is not None
         and fd.value_type in ("date", "datetime")}
     plain = {p for p, unit in groups if unit is None} | {c[0] for c in conditions} - dates
     measured = {path for fn, path in aggregate.values() if path not in ("id", "*")}
     for spec, table in candidates:
-        if dates - ({spec.month} if spec.month else set()) or plain - set(spec.dims) \
-                or measured - set(spec.measures) \
-                or any(unit not in (None, "month") for _, unit in groups):
-            continue
-        try:
-            return _statement(ql, ctx, obj, spec, table, group_by, aggregate, conditions,
-                              sort, limit)
-        except _Unservable:
-            return None
+        if not (dates - ({spec.month} if spec.month else set()) or plain - set(spec.dims)
+                or measured - set(spec.measures)):
+            return spec, table
     return None
 
 

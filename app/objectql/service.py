@@ -539,15 +539,16 @@ class ObjectQL:
               search: str | None = None, cap: int | None = None) -> tuple[int, bool]:
         """(count, capped): counting stops at `cap` so it never dominates latency (by
         default COUNT_CAP, SEARCH_COUNT_CAP with a search term)."""
+        searching = bool(search and search.strip())
         if cap is None:
-            cap = SEARCH_COUNT_CAP if search and search.strip() else COUNT_CAP
+            cap = SEARCH_COUNT_CAP if searching else COUNT_CAP
         obj = self.object(object_name)
         self.security.check_object(ctx, obj, "read")
         filters = list(filters or [])
         counted = self._rollup_count(ctx, obj, filters, search)
         if counted is not None:  # exact, but the caller asked for at most `cap`
             return (cap, True) if counted > cap else (counted, False)
-        shaped = None if search and search.strip() else filter_shape(filters, ctx.user_id)
+        shaped = None if searching else filter_shape(filters, ctx.user_id)
         # A reusable statement per shape, as find() has (see plans.py).
         key = None if shaped is None else (
             "count", id(obj), obj.name, ctx.role, ctx.is_system, ctx.user_id,
@@ -566,8 +567,7 @@ class ObjectQL:
             check_filters(filters)
         params = bind(plan, shaped[1]) if shaped is not None else {}
         with self._reading() as conn, \
-                search_planning(conn, no_ordered_walks=True) if search and search.strip() \
-                else nullcontext():
+                search_planning(conn, no_ordered_walks=True) if searching else nullcontext():
             n = conn.execute(plan.statement, params).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
 

@@ -481,3 +481,14 @@ def test_a_list_total_from_a_rollup_uses_the_page_s_connection(
         event.remove(ql.engine, "checkin", back)
     assert page.total == 3
     assert peak[0] == 1
+
+
+def test_counts_no_rollup_can_serve_leave_nothing_per_value_in_the_plan_cache(
+        ql: Any, world: dict[str, Any]) -> None:
+    """A related list's total (deals of one account: `account` is no rollup dimension)
+    is decided by its paths; caching "no rollup" per account would fill the plan cache
+    (and clear it for everyone) one account page at a time."""
+    ctx = world["owners"][0]
+    for account in world["accounts"]:
+        ql.count(ctx, "opportunity", filters=[["account", "=", account]])
+    assert not [k for k in ql._plans if k[0] == "rollup"]
