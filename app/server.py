@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _limit_worker_threads(threads: int) -> None:
-    """At most HOTCRM_WORKER_THREADS (default 4) requests run their database work at once.
+    """At most HOTCRM_WORKER_THREADS (default 4) requests run their database work at once,
+    in the REST endpoints' pool (`off_loop`) and in AnyIO's.
 
     FastAPI runs every plain `def` endpoint (and our `run_in_threadpool` calls) in
     AnyIO's pool of 40 threads; under 16 concurrent REST reads, 16 threads took turns at
@@ -85,6 +86,10 @@ def _limit_worker_threads(threads: int) -> None:
     pages' work goes through NiceGUI's own pool.
     """
     from nicegui import app as ui_app
+
+    from app.api import offload
+
+    offload.configure(threads)  # the REST endpoints' own pool (app/api/offload.py)
 
     def limit() -> None:
         import anyio.to_thread

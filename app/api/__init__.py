@@ -24,6 +24,7 @@ def install(app: FastAPI) -> None:
     from app.api.routes_export import router as export_router
     from app.api.routes_leads import router as leads_router
     from app.api.routes_metadata import router as metadata_router
+    from app.api.routes_objects import READ_ROUTES
     from app.api.routes_objects import router as objects_router
     from app.api.routes_session import router as session_router
     from app.auth.oidc import OidcSessionMiddleware
@@ -54,4 +55,5 @@ def install(app: FastAPI) -> None:
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/api/openapi.json", title="HotCRM API")
 
+    app.router.routes[0:0] = READ_ROUTES  # first: every list and record page asks them
     install_api_fallback(app)  # last: only paths no API route claimed

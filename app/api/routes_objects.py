@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from app import runtime
-from app.api.deps import Caller, caller, current_context
+from app.api.deps import Caller, caller, caller_of, current_context
 from app.api.errors import ApiError
+from app.api.offload import off_loop
 from app.api.responses import json_body, json_response
 from app.metadata.models import ObjectDef
 from app.objectql.context import Context
@@ -19,7 +21,7 @@ from app.objectql.query import check_search, parse_expand, parse_filters_param, 
 
 router = APIRouter(prefix="/api", tags=["objects"])
 CurrentContext = Annotated[Context, Depends(current_context)]
-# The plain `def` reads verify their caller in their own worker thread (deps.Caller).
+# A plain `def` read verifies its caller in its own worker thread (deps.Caller).
 CallerOf = Annotated[Caller, Depends(caller)]
 API_MAX_LIMIT = 200
 
@@ -40,13 +42,24 @@ def _fields(value: str | None) -> list[str] | None:
     return [f.strip() for f in value.split(",") if f.strip()] if value else None
 
 
-# Reads are plain `def`: FastAPI runs them in its thread pool, so a slow query never holds
-# the event loop (and with it every other request and websocket of this process).
-@router.get("/objects/{object_name}")
-def list_records(object_name: str, who: CallerOf, filters: str | None = None,
-                 fields: str | None = None, sort: str | None = None, limit: str | None = None,
-                 skip: str | None = None, search: str | None = None, view: str | None = None,
-                 expand: str | None = None) -> Response:
+# The two reads every list and record page makes are plain Starlette routes, matched
+# before any other: FastAPI's per-request parameter machinery (a dependency, eight query
+# parameters validated one by one, its router's effective-context bookkeeping) was about a
+# sixth of a GET of one account (docs/decisions.md). They parse what FastAPI parsed —
+# strings, the last value of a repeated parameter — and hand their database work,
+# verifying the caller included, to `off_loop` in one hop: a slow query never holds the
+# event loop (and with it every other request and websocket of this process).
+async def list_records(request: Request) -> Response:
+    query = request.query_params
+    return await off_loop(_list_records, request.path_params["object_name"],
+                          caller_of(request), query.get("filters"), query.get("fields"),
+                          query.get("sort"), query.get("limit"), query.get("skip"),
+                          query.get("search"), query.get("view"), query.get("expand"))
+
+
+def _list_records(object_name: str, who: Caller, filters: str | None, fields: str | None,
+                  sort: str | None, limit: str | None, skip: str | None, search: str | None,
+                  view: str | None, expand: str | None) -> Response:
     ctx = who.context()
     parsed_filters = parse_filters_param(filters)
     check_search(search)
@@ -64,18 +77,40 @@ def list_records(object_name: str, who: CallerOf, filters: str | None = None,
 async def create_record(object_name: str, request: Request, ctx: CurrentContext) -> Response:
     data = await json_body(request)
     ql = runtime.services().ql
-    record = await run_in_threadpool(ql.insert, ctx, object_name, data)
+    record = await off_loop(ql.insert, ctx, object_name, data)
     return json_response(record, 201, {"Location": f"/api/objects/{object_name}/{record['id']}",
                                        "ETag": str(record.get("version", ""))})
 
 
-@router.get("/objects/{object_name}/{record_id}")
-def get_record(object_name: str, record_id: str, who: CallerOf,
-               fields: str | None = None, expand: str | None = None) -> Response:
+async def get_record(request: Request) -> Response:
+    path, query = request.path_params, request.query_params
+    return await off_loop(_get_record, path["object_name"], path["record_id"],
+                          caller_of(request), query.get("fields"), query.get("expand"))
+
+
+def _get_record(object_name: str, record_id: str, who: Caller, fields: str | None,
+                expand: str | None) -> Response:
     ctx = who.context()
     record = runtime.services().ql.get(ctx, object_name, record_id, fields=_fields(fields),
                                        expand=parse_expand(expand))
     return json_response(record, headers={"ETag": str(record.get("version", ""))})
+
+
+class _ReadRoute(Route):
+    """A Starlette route that names itself in the scope as FastAPI's do (the request
+    metrics label a request by its route's template)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
+READ_ROUTES = [
+    _ReadRoute("/api/objects/{object_name}", list_records, methods=["GET"]),
+    _ReadRoute("/api/objects/{object_name}/{record_id}", get_record, methods=["GET"]),
+]
 
 
 def _if_match(request: Request) -> int | None:
@@ -94,7 +129,7 @@ async def update_record(object_name: str, record_id: str, request: Request,
     expected = _if_match(request)
     changes = await json_body(request)
     ql = runtime.services().ql
-    record = await run_in_threadpool(lambda: ql.update(ctx, object_name, record_id, changes,
+    record = await off_loop(lambda: ql.update(ctx, object_name, record_id, changes,
                                                        expected_version=expected))
     return json_response(record, headers={"ETag": str(record.get("version", ""))})
 
@@ -104,7 +139,7 @@ async def delete_record(object_name: str, record_id: str, request: Request,
                         ctx: CurrentContext) -> Response:
     expected = _if_match(request)
     ql = runtime.services().ql
-    await run_in_threadpool(lambda: ql.delete(ctx, object_name, record_id,
+    await off_loop(lambda: ql.delete(ctx, object_name, record_id,
                                               expected_version=expected))
     return Response(status_code=204)
 
@@ -123,7 +158,7 @@ async def query(request: Request, ctx: CurrentContext) -> Response:
     if isinstance(data.get("object"), str) and data["object"] not in ql.registry:
         raise QueryError(f"unknown object '{data['object']}'")
     try:
-        result = await run_in_threadpool(ql.query, ctx, data, max_limit=API_MAX_LIMIT)
+        result = await off_loop(ql.query, ctx, data, max_limit=API_MAX_LIMIT)
     except NotFound as exc:  # an unknown object inside a query is a bad query
         raise QueryError(exc.message) from None
     return json_response(result)
