@@ -114,9 +114,13 @@ def is_sqlite(engine: Engine) -> bool:
 
 def _sqlite_begin(conn: Any) -> None:
     """Writes take SQLite's write lock up front (BEGIN IMMEDIATE), so two concurrent
-    saves queue on busy_timeout instead of failing to upgrade a read lock."""
-    immediate = conn.get_execution_options().get("hotcrm_write")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    saves queue on busy_timeout instead of failing to upgrade a read lock. Reads outside
+    a save (`hotcrm_read`) run in autocommit, each statement its own snapshot, as on
+    PostgreSQL; everything else gets a plain BEGIN."""
+    options = conn.get_execution_options()
+    if options.get("hotcrm_read"):
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("hotcrm_write") else "BEGIN")
 
 
 def analyze(engine: Engine, tables: list[str] | None = None) -> None:
