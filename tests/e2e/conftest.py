@@ -14,9 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live server's data directory; its database is `hotcrm.db` there."""
+    return tmp_path_factory.mktemp("server")
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server_dir: Path) -> Iterator[str]:
     try:
-        with running_server(tmp_path_factory.mktemp("server"), timeout=90) as (url, _proc):
+        with running_server(live_server_dir, timeout=90) as (url, _proc):
             yield url
     except ServerDidNotStart as exc:
         pytest.fail(str(exc))
