@@ -161,15 +161,44 @@ def insert_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
     CTEs of the record's own INSERT (audit.write_with_entry), and their parameters — the
     record, its audit entry and its rollups in one round trip instead of one each. An
     insert only adds to groups, so no group can empty and no delete has to follow."""
-    rollups = list(rollups)
-    values = _reached(conn, rollups, [(None, record)], table_of, known)
-    riders, params = [], {}
-    for index, (spec, table) in enumerate(rollups):
-        row = _rows(spec, deltas(spec, [(None, _with_reached(spec, record, values))]))[0]
-        prefix = f"r{index}_"
-        riders.append(_rider(spec, table, prefix, list(row)))
-        params.update({prefix + name: value for name, value in row.items()})
-    return tuple(riders), params
+    return InsertRiders(rollups)(conn, record, table_of, known)
+
+
+class InsertRiders:
+    """`insert_riders` for one object's rollups, with what does not depend on the record
+    (the statements, their parameter names, the reaches) worked out once: the write
+    path keeps one per object definition (write_plan.py)."""
+
+    def __init__(self, rollups: Iterable[tuple[RollupSpec, Table]]):
+        self.rollups = list(rollups)
+        self.reaches = tuple(dict.fromkeys(r for spec, _ in self.rollups for r in spec.reaches))
+        statements, self._shapes = [], []
+        for index, (spec, table) in enumerate(self.rollups):
+            prefix, measures = f"r{index}_", _measures(spec)
+            statements.append(_rider(spec, table, prefix, [*spec.key_columns, *measures]))
+            self._shapes.append((spec, tuple(prefix + name for name in spec.key_columns),
+                                 tuple(prefix + name for name in measures),
+                                 tuple(name == COUNT or name.startswith("c__")
+                                       for name in measures)))
+        self.statements = tuple(statements)
+
+    def __call__(self, conn: Connection, record: dict[str, Any],
+                 table_of: TableOf | None = None,
+                 known: dict[tuple[str, str], Any] | None = None
+                 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if self.reaches:
+            values = _reached(conn, self.rollups, [(None, record)], table_of, known)
+            record = dict(record)
+            for reach in self.reaches:  # as _with_reached, once for all the rollups
+                record[reach.path] = values.get((reach.path, record.get(reach.lookup) or ""))
+        params: dict[str, Any] = {}
+        for spec, key_names, measure_names, counted in self._shapes:
+            # deltas() of one new record: its group's key and its whole contribution.
+            params.update(zip(key_names, _key(spec, record), strict=True))
+            for name, is_count, value in zip(measure_names, counted,
+                                             _contribution(spec, record, 1), strict=True):
+                params[name] = int(value) if is_count else value
+        return self.statements, params
 
 
 def _rider(spec: RollupSpec, table: Table, prefix: str, columns: list[str]) -> Any:

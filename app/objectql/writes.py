@@ -11,7 +11,8 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
@@ -32,6 +33,7 @@ from app.objectql.errors import (
     TriggerFailed,
     ValidationError,
 )
+from app.objectql.write_plan import InputCheck, WritePlan
 from app.storage.ids import new_id
 from app.storage.system_tables import AutonumberCounter
 from app.triggers.registry import TriggerContext, triggers_for
@@ -49,12 +51,26 @@ class WritePipeline:
     def __init__(self, ql: ObjectQL):
         self.ql = ql
         self._statements: dict[tuple[Any, ...], Any] = {}
+        self._plans: dict[str, WritePlan] = {}
 
     def forget(self, keep_tables: set[int] | None = None) -> None:
         """Drop the cached statements (metadata or permissions changed), except those
-        on the tables whose ids are in `keep_tables` (objects the change left alone)."""
+        on the tables whose ids are in `keep_tables` (objects the change left alone).
+        Write plans name the registry they were built from: all of them are stale now."""
         keep = keep_tables or set()
         self._statements = {k: v for k, v in self._statements.items() if k[1] in keep}
+        self._plans = {}
+
+    def _plan(self, obj: ObjectDef) -> WritePlan:
+        """The object's write plan (write_plan.py), built again whenever the definition,
+        the schema or the registry it came from is no longer the live one."""
+        schema, registry = self.ql.schema, self.ql.registry
+        plan = self._plans.get(obj.name)
+        if plan is None or not plan.is_for(obj, schema, registry):
+            plan = WritePlan(obj, schema, registry)
+            if registry.get(obj.name) is obj:  # never cache a plan of a superseded definition
+                self._plans[obj.name] = plan
+        return plan
 
     # -- public entry points ---------------------------------------------------------------
     def insert(self, ctx: Context, name: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -123,13 +139,15 @@ class WritePipeline:
     # -- insert ----------------------------------------------------------------------------
     def _insert(self, conn: Connection, ctx: Context, obj: ObjectDef,
                 data: dict[str, Any]) -> dict[str, Any]:
+        plan = self._plan(obj)
         errors: list[tuple[str | None, str]] = []
         supplied = self._check_input(ctx, obj, data, True, errors)
-        record: dict[str, Any] = {name: None for name in obj.all_fields}
-        for name, fd in obj.fields.items():
-            if name not in supplied and fd.default is not None and not fd.is_computed:
+        record: dict[str, Any] = dict.fromkeys(plan.field_names)
+        for name, fd in plan.defaults:
+            if name not in supplied:
                 record[name] = self._default(ctx, fd, errors)
-        record.update(self._coerce(obj, {k: data[k] for k in supplied}, errors))
+        coerced = self._coerce(obj, {k: data[k] for k in supplied}, errors)
+        record.update(coerced)
         now = self.ql.clock()
         record["id"] = data["id"] if ctx.is_system and isinstance(data.get("id"), str) \
             else new_id()
@@ -146,15 +164,15 @@ class WritePipeline:
             raise ValidationError.of(self._also_invalid(obj, None, record, errors))
         self._run_triggers(conn, ctx, obj, "before_insert", None, record, supplied)
         reached = self._finish_record(conn, ctx, obj, None, record,
-                                      {k for k, v in record.items() if v is not None})
+                                      {k for k, v in record.items() if v is not None}, coerced)
         self._assign_autonumbers(conn, obj, [record])
         values = _storable(obj, record)
-        rollups = self.ql.schema.rollups.get(obj.name, [])
+        rollups = plan.rollups
         riders: tuple[Any, ...] = ()
         rider_params: dict[str, Any] = {}
-        if rollups and conn.dialect.name == "postgresql":
-            riders, rider_params = rollup_upkeep.insert_riders(
-                conn, rollups, record, self.ql.schema.table, reached)
+        if plan.insert_riders is not None and conn.dialect.name == "postgresql":
+            riders, rider_params = plan.insert_riders(conn, record, self.ql.schema.table,
+                                                      reached)
         # The row, its audit entry (and on PostgreSQL its rollups) in one round trip
         # (audit.py), written before the after-triggers so their own writes' entries
         # follow it.
@@ -186,12 +204,13 @@ class WritePipeline:
         errors: list[tuple[str | None, str]] = []
         supplied = self._check_input(ctx, obj, changes, False, errors)
         new = dict(old)
-        new.update(self._coerce(obj, {k: changes[k] for k in supplied}, errors))
+        coerced = self._coerce(obj, {k: changes[k] for k in supplied}, errors)
+        new.update(coerced)
         if errors:
             raise ValidationError.of(self._also_invalid(obj, old, new, errors))
         self._run_triggers(conn, ctx, obj, "before_update", old, new, supplied)
         reached = self._finish_record(conn, ctx, obj, old, new,
-                                      {k for k in new if new[k] != old.get(k)})
+                                      {k for k in new if new[k] != old.get(k)}, coerced)
         changed = [k for k in obj.all_fields if new.get(k) != old.get(k) and k not in STAMPS]
         if not changed:
             return old
@@ -301,6 +320,33 @@ class WritePipeline:
             raise ValidationError.of([(None, "a record is an object of field values")])
         raise_now = errors is None
         errors = [] if errors is None else errors
+        # The outcome depends only on the names, the caller's role and whether this is a
+        # create: remembered per object definition and registry (write_plan.py).
+        names = tuple(data)
+        key = (ctx.role, ctx.is_system, creating, names) \
+            if all(type(name) is str for name in names) else None
+        plan = self._plan(obj)
+        check = plan.input_check(key) if key is not None else None
+        if check is None:
+            check = self._judge_input(ctx, obj, data, creating)
+            if key is not None:
+                plan.remember_input_check(key, check)
+        supplied, found, denied = check
+        errors.extend(found)
+        if errors and raise_now:
+            raise ValidationError.of(errors)
+        if denied and not errors:
+            raise PermissionDenied(f"you may not edit {', '.join(denied)} on {obj.label}",
+                                   [{"field": d, "message": "not editable"} for d in denied])
+        if len(errors) != len(found):
+            # Errors from before this check keep their fields out of `supplied` too.
+            bad = {field for field, _ in errors}
+            supplied = frozenset(k for k in supplied if k not in bad)
+        return supplied
+
+    def _judge_input(self, ctx: Context, obj: ObjectDef, data: dict[Any, Any],
+                     creating: bool) -> InputCheck:
+        errors: list[tuple[str | None, str]] = []
         denied: list[str] = []
         for name in data:
             fd = obj.field(name) if isinstance(name, str) else None
@@ -314,13 +360,9 @@ class WritePipeline:
                 errors.append((name, f"'{name}' is read-only"))
             elif not ctx.is_system and not self.ql.security.field_editable(ctx, obj, fd):
                 denied.append(name)
-        if errors and raise_now:
-            raise ValidationError.of(errors)
-        if denied and not errors:
-            raise PermissionDenied(f"you may not edit {', '.join(denied)} on {obj.label}",
-                                   [{"field": d, "message": "not editable"} for d in denied])
         bad = {field for field, _ in errors}
-        return frozenset(k for k in data if k not in ("id", "created_at") and k not in bad)
+        return (frozenset(k for k in data if k not in ("id", "created_at") and k not in bad),
+                tuple(errors), tuple(denied))
 
     def _coerce(self, obj: ObjectDef, values: dict[str, Any],
                 errors: list[tuple[str | None, str]]) -> dict[str, Any]:
@@ -349,22 +391,31 @@ class WritePipeline:
             return None
 
     def _finish_record(self, conn: Connection, ctx: Context, obj: ObjectDef,
-                       old: dict[str, Any] | None, new: dict[str, Any], touched: set[str]
-                       ) -> dict[tuple[str, str], Any]:
+                       old: dict[str, Any] | None, new: dict[str, Any], touched: set[str],
+                       coerced: dict[str, Any] | None = None) -> dict[tuple[str, str], Any]:
         """Formulas, required fields, validation rules, lookups and uniqueness. Returns
-        what the lookup check read for the object's rollups (see `_check_lookups`)."""
+        what the lookup check read for the object's rollups (see `_check_lookups`).
+        `coerced`: values this save already coerced; one still in place, immutable (so
+        no trigger changed it), is not coerced again."""
+        plan = self._plan(obj)
         errors: list[tuple[str | None, str]] = []
+        settable = plan.settable
+        coerced = coerced or {}
         for name in list(touched):  # values a trigger set must still be well-typed
-            fd = obj.field(name)
-            if fd is not None and not fd.is_computed and not fd.system:
-                try:
-                    new[name] = coerce_value(fd, new[name])
-                except FieldError as exc:
-                    errors.append((name, f"{fd.display_label} {exc}"))
+            fd = settable.get(name)
+            if fd is None:
+                continue
+            value = new[name]
+            if type(value) in _IMMUTABLE and name in coerced and coerced[name] is value:
+                continue
+            try:
+                new[name] = coerce_value(fd, value)
+            except FieldError as exc:
+                errors.append((name, f"{fd.display_label} {exc}"))
         self._compute_formulas(obj, old, new)
-        for name, fd in obj.fields.items():
-            if fd.required and not fd.is_computed and blank(new.get(name)):
-                errors.append((name, f"{fd.display_label} is required"))
+        for name, message in plan.required:
+            if blank(new.get(name)):
+                errors.append((name, message))
         errors += self._rule_errors(obj, old, new, {f for f, _ in errors if f})
         if errors:
             raise ValidationError.of(errors)
@@ -397,12 +448,11 @@ class WritePipeline:
                      bad: set[str]) -> list[tuple[str | None, str]]:
         """Validation rules that fail, skipping those that read a field already in error
         (directly or through a formula): their answer would be about a value not saved."""
-        tainted, grew = set(bad), True
+        formulas = self._plan(obj).formulas
+        tainted, grew = set(bad), bool(bad)
         while grew:  # formulas may read formulas: follow until nothing new is tainted
             before = len(tainted)
-            tainted |= {fd.name for fd in obj.formula_fields
-                        if fd.compiled_formula is not None
-                        and fd.compiled_formula.names & tainted}
+            tainted |= {fd.name for fd, formula in formulas if formula.names & tainted}
             grew = len(tainted) > before
         errors: list[tuple[str | None, str]] = []
         today, now = self.ql.today(), self.ql.clock()
@@ -426,12 +476,11 @@ class WritePipeline:
         editing the master: the user must be allowed to edit that master record."""
         if ctx.is_system or obj.sharing_model != "controlled_by_parent":
             return
-        for fd in obj.fields.values():
+        for fd in self._plan(obj).master_details:
             value = new.get(fd.name)
-            if fd.type != "master_detail" or not fd.reference_to or value is None \
-                    or (old is not None and old.get(fd.name) == value):
+            if value is None or (old is not None and old.get(fd.name) == value):
                 continue
-            parent = self.ql.object(fd.reference_to)
+            parent = self.ql.object(fd.reference_to or "")
             table = self.ql.schema.table(parent.name)
             editable = self.ql.security.row_filter(ctx, parent, table, "edit")
             if editable is not None and conn.execute(
@@ -443,11 +492,11 @@ class WritePipeline:
 
     def _compute_formulas(self, obj: ObjectDef, old: dict[str, Any] | None,
                           new: dict[str, Any]) -> None:
+        formulas = self._plan(obj).formulas
+        if not formulas:
+            return
         today, now = self.ql.today(), self.ql.clock()
-        for fd in obj.formula_fields:
-            expression = fd.compiled_formula
-            if expression is None:
-                continue
+        for fd, expression in formulas:
             try:
                 value = expression.evaluate(new, prior=old, is_new=old is None, today=today,
                                             now=now)
@@ -464,15 +513,15 @@ class WritePipeline:
         per save."""
         errors: list[tuple[str | None, str]] = []
         reached: dict[tuple[str, str], Any] = {}
-        by_lookup = rollup_upkeep.reaches_by_lookup(self.ql.schema.rollups.get(obj.name, []))
-        for name, fd in obj.all_fields.items():
+        plan = self._plan(obj)
+        for name, fd in plan.lookups:
             value = new.get(name)
-            if not fd.is_lookup or value is None or (old and old.get(name) == value):
+            if value is None or (old and old.get(name) == value):
                 continue
             if fd.system and value == ctx.user_id:
                 continue  # the caller's own id was resolved when the context was built
             target_obj = self.ql.object(fd.reference_to or "")
-            reaches = tuple(by_lookup.get(name, ()))
+            reaches = plan.reaches_by_lookup.get(name, ())
             row = conn.execute(self._lookup_check(ctx, target_obj,
                                                   tuple(r.field for r in reaches)),
                                {"_lookup_id": value}).first()
@@ -512,9 +561,9 @@ class WritePipeline:
     def _check_unique(self, conn: Connection, obj: ObjectDef, old: dict[str, Any] | None,
                       new: dict[str, Any]) -> None:
         table = self.ql.schema.table(obj.name)
-        for name, fd in obj.fields.items():
+        for name, fd in self._plan(obj).unique:
             value = new.get(name)
-            if not fd.unique or value is None or (old and old.get(name) == value):
+            if value is None or (old and old.get(name) == value):
                 continue
             column = table.c[name]
             match = func.lower(column) == value.lower() if fd.unique == "case_insensitive" \
@@ -528,8 +577,8 @@ class WritePipeline:
 
     def _assign_autonumbers(self, conn: Connection, obj: ObjectDef,
                             records: list[dict[str, Any]]) -> None:
-        for fd in obj.fields.values():
-            if fd.type != "autonumber" or not records:
+        for fd in self._plan(obj).autonumbers:
+            if not records:
                 continue
             last = _reserve(conn, obj.name, fd.name, len(records))
             first = last - len(records) + 1
@@ -616,6 +665,8 @@ class WritePipeline:
 
 
 _UNHASHABLE = object()
+# Values a trigger cannot change in place: one still the same object is the value coerced.
+_IMMUTABLE = frozenset({str, int, float, bool, Decimal, date, datetime})
 
 
 class _BulkPlan:
