@@ -18,7 +18,17 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, literal_column, or_, select
+from sqlalchemy import (
+    String,
+    Table,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -181,24 +191,84 @@ class InsertRiders:
                                  tuple(name == COUNT or name.startswith("c__")
                                        for name in measures)))
         self.statements = tuple(statements)
+        self._folded: dict[tuple[tuple[str, Any], ...], tuple[Any, ...]] = {}
 
     def __call__(self, conn: Connection, record: dict[str, Any],
                  table_of: TableOf | None = None,
-                 known: dict[tuple[str, str], Any] | None = None
+                 known: dict[tuple[str, str], Any] | None = None,
+                 checks: dict[str, Any] | None = None
                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        if self.reaches:
-            values = _reached(conn, self.rollups, [(None, record)], table_of, known)
+        """`checks`: {lookup field: the CTE of the statement that checks it and reads the
+        fields reached through it} (WritePipeline._folded_insert); the rollups take those
+        fields from it in the same statement instead of a parameter read before."""
+        folded = {lookup: cte for lookup, cte in (checks or {}).items()
+                  if any(r.lookup == lookup for r in self.reaches)}
+        reaches = [r for r in self.reaches if r.lookup not in folded]
+        if reaches:
+            values = _reached_values(conn, reaches, _needs(table_of), [record], known)
             record = dict(record)
-            for reach in self.reaches:  # as _with_reached, once for all the rollups
+            for reach in reaches:  # as _with_reached, once for all the rollups
                 record[reach.path] = values.get((reach.path, record.get(reach.lookup) or ""))
         params: dict[str, Any] = {}
         for spec, key_names, measure_names, counted in self._shapes:
             # deltas() of one new record: its group's key and its whole contribution.
-            params.update(zip(key_names, _key(spec, record), strict=True))
-            for name, is_count, value in zip(measure_names, counted,
-                                             _contribution(spec, record, 1), strict=True):
-                params[name] = int(value) if is_count else value
-        return self.statements, params
+            for name, part, through in zip(key_names, _key(spec, record),
+                                           _dim_reaches(spec), strict=True):
+                if through is None or through.lookup not in folded:
+                    params[name] = part
+            for name, is_count, amount in zip(measure_names, counted,
+                                              _contribution(spec, record, 1), strict=True):
+                params[name] = int(amount) if is_count else amount
+        return (self._statements_with(folded) if folded else self.statements), params
+
+    def _statements_with(self, folded: dict[str, Any]) -> tuple[Any, ...]:
+        key = tuple(sorted(folded.items(), key=lambda item: item[0]))
+        found = self._folded.get(key)
+        if found is None:
+            found = tuple(_folded_rider(spec, table, f"r{index}_", folded)
+                          for index, (spec, table) in enumerate(self.rollups))
+            if len(self._folded) > 1024:  # one per caller's row filter: bounded
+                self._folded.clear()
+            self._folded[key] = found
+        return found
+
+
+def _needs(table_of: TableOf | None) -> TableOf:
+    assert table_of is not None, "a rollup with reached dimensions needs their tables"
+    return table_of
+
+
+def _dim_reaches(spec: RollupSpec) -> tuple[Reach | None, ...]:
+    """Per key column of `spec`: the reach it keeps, or None (a field of the record)."""
+    by_path = {reach.path: reach for reach in spec.reaches}
+    return (*(by_path.get(dim) for dim in spec.dims), *([None] if spec.month else []))
+
+
+def _folded_rider(spec: RollupSpec, table: Table, prefix: str, folded: dict[str, Any]) -> Any:
+    """The rider of `spec` whose reached key columns come from the CTEs in `folded` (the
+    looked-up record's row, read FOR SHARE by the same statement): `_key`'s '' for null.
+    With no row there (the lookup failed its check) it adds nothing; the save then
+    fails and rolls back."""
+    measures = _measures(spec)
+    columns: list[Any] = []
+    sources = []
+    for name, reach in zip(spec.key_columns, _dim_reaches(spec), strict=True):
+        if reach is not None and reach.lookup in folded:
+            cte = folded[reach.lookup]
+            columns.append(func.coalesce(cast(cte.c[reach.field], String), ""))
+            sources.append(cte)
+        else:
+            columns.append(bindparam(prefix + name, type_=table.c[name].type))
+    if not sources:
+        return _rider(spec, table, prefix, [*spec.key_columns, *measures])
+    columns += [bindparam(prefix + name, type_=table.c[name].type) for name in measures]
+    froms = list(dict.fromkeys(sources))
+    joined = froms[0]
+    for other in froms[1:]:  # one row each (or none): side by side
+        joined = joined.join(other, true())
+    rows = select(*columns).select_from(joined)
+    stmt = postgresql.insert(table).from_select([*spec.key_columns, *measures], rows)
+    return _adding(stmt, spec, table, measures).returning(literal_column("1"))
 
 
 def _rider(spec: RollupSpec, table: Table, prefix: str, columns: list[str]) -> Any:

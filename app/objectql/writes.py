@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -163,24 +163,44 @@ class WritePipeline:
         if errors:
             raise ValidationError.of(self._also_invalid(obj, None, record, errors))
         self._run_triggers(conn, ctx, obj, "before_insert", None, record, supplied)
+        postgres = conn.dialect.name == "postgresql"
+        # PostgreSQL checks the lookups in the record's own statement (see _folded_insert)
+        # when nothing the check precedes can fail first: no unique field to check, no
+        # master record to be allowed to edit.
+        pending: list[PendingLookup] | None = [] if postgres and not plan.unique and (
+            ctx.is_system or obj.sharing_model != "controlled_by_parent") else None
         reached = self._finish_record(conn, ctx, obj, None, record,
-                                      {k for k, v in record.items() if v is not None}, coerced)
+                                      {k for k, v in record.items() if v is not None}, coerced,
+                                      pending)
         self._assign_autonumbers(conn, obj, [record])
         values = _storable(obj, record)
+        params = _bound(values)
+        checks: dict[str, Any] = {}
+        if pending:
+            stmt, checks = self._folded_insert(ctx, obj, tuple(values), pending)
+            params.update({f"_chk_{name}": value for name, _, value in pending})
+        else:
+            stmt = self._statement("insert", obj, tuple(values))
         rollups = plan.rollups
         riders: tuple[Any, ...] = ()
         rider_params: dict[str, Any] = {}
-        if plan.insert_riders is not None and conn.dialect.name == "postgresql":
+        if plan.insert_riders is not None and postgres:
             riders, rider_params = plan.insert_riders(conn, record, self.ql.schema.table,
-                                                      reached)
+                                                      reached, checks)
         # The row, its audit entry (and on PostgreSQL its rollups) in one round trip
         # (audit.py), written before the after-triggers so their own writes' entries
         # follow it.
-        audit.write_with_entry(
-            conn, self._statement("insert", obj, tuple(values)), _bound(values),
+        written = audit.write_with_entry(
+            conn, stmt, params,
             object_name=obj.name, record_id=record["id"], action="insert",
             user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record), via=ctx.via,
             riders=riders, rider_params=rider_params)
+        if pending and written != 1:
+            # A lookup failed its check, so nothing was written (the rollups' riders may
+            # have been: the error rolls them back). The usual check names the culprits.
+            self._check_lookups(conn, ctx, obj, None, record)
+            raise Conflict(f"{obj.label} could not be saved: a record it links to changed "
+                           "while saving; try again")
         if rollups and not riders:
             self._roll_up(conn, obj, [(None, record)], reached)
         self._run_triggers(conn, ctx, obj, "after_insert", None, record, supplied)
@@ -392,11 +412,14 @@ class WritePipeline:
 
     def _finish_record(self, conn: Connection, ctx: Context, obj: ObjectDef,
                        old: dict[str, Any] | None, new: dict[str, Any], touched: set[str],
-                       coerced: dict[str, Any] | None = None) -> dict[tuple[str, str], Any]:
+                       coerced: dict[str, Any] | None = None,
+                       pending: list[PendingLookup] | None = None
+                       ) -> dict[tuple[str, str], Any]:
         """Formulas, required fields, validation rules, lookups and uniqueness. Returns
         what the lookup check read for the object's rollups (see `_check_lookups`).
         `coerced`: values this save already coerced; one still in place, immutable (so
-        no trigger changed it), is not coerced again."""
+        no trigger changed it), is not coerced again. With a `pending` list the lookups
+        to check go there instead, for the caller to check in its write statement."""
         plan = self._plan(obj)
         errors: list[tuple[str | None, str]] = []
         settable = plan.settable
@@ -424,7 +447,7 @@ class WritePipeline:
                 and not self.ql.security.can_assign(ctx, obj, owner):
             raise PermissionDenied("you may assign records only to yourself or your team",
                                    [{"field": "owner", "message": "not your team"}])
-        reached = self._check_lookups(conn, ctx, obj, old, new)
+        reached = self._check_lookups(conn, ctx, obj, old, new, pending)
         self._check_unique(conn, obj, old, new)
         self._check_master_editable(conn, ctx, obj, old, new)
         return reached
@@ -505,12 +528,13 @@ class WritePipeline:
                 new[fd.name] = None
 
     def _check_lookups(self, conn: Connection, ctx: Context, obj: ObjectDef,
-                       old: dict[str, Any] | None, new: dict[str, Any]
+                       old: dict[str, Any] | None, new: dict[str, Any],
+                       pending: list[PendingLookup] | None = None
                        ) -> dict[tuple[str, str], Any]:
         """Each newly set lookup points at a record the caller may read. The same read
         brings the fields the object's rollups keep from that record (`account.industry`)
         under the lock their upkeep needs: {(reach path, id): value}, one round trip less
-        per save."""
+        per save. Lookups to check are added to `pending` instead when it is given."""
         errors: list[tuple[str | None, str]] = []
         reached: dict[tuple[str, str], Any] = {}
         plan = self._plan(obj)
@@ -521,6 +545,9 @@ class WritePipeline:
             if fd.system and value == ctx.user_id:
                 continue  # the caller's own id was resolved when the context was built
             target_obj = self.ql.object(fd.reference_to or "")
+            if pending is not None:
+                pending.append((name, target_obj, value))
+                continue
             reaches = plan.reaches_by_lookup.get(name, ())
             row = conn.execute(self._lookup_check(ctx, target_obj,
                                                   tuple(r.field for r in reaches)),
@@ -535,18 +562,43 @@ class WritePipeline:
             raise ValidationError.of(errors)
         return reached
 
+    def _folded_insert(self, ctx: Context, obj: ObjectDef, columns: tuple[str, ...],
+                       pending: list[PendingLookup]) -> tuple[Any, dict[str, Any]]:
+        """PostgreSQL: the INSERT of `columns` as INSERT ... SELECT from the lookups'
+        checks — each a CTE reading the looked-up record as the caller may see it (FOR
+        SHARE when rollups keep its fields) — so it writes nothing when one is missing or
+        hidden, and the checks cost no round trip of their own. Returns the statement and
+        {lookup field: its CTE} (the rollups' riders read reached fields from it)."""
+        plan = self._plan(obj)
+        checks = tuple((name, self._lookup_check(
+            ctx, target, tuple(r.field for r in plan.reaches_by_lookup.get(name, ())),
+            f"_chk_{name}")) for name, target, _ in pending)
+        table = self.ql.schema.table(obj.name)
+        key = ("fold", id(table), columns, checks)
+        found = self._statements.get(key)
+        if found is None:
+            ctes = {name: check.cte(f"chk_{name}") for name, check in checks}
+            joined = _cross_join(list(ctes.values()))
+            rows = select(*[bindparam(f"v_{c}", type_=table.c[c].type) for c in columns]) \
+                .select_from(joined)
+            found = (insert(table).from_select(list(columns), rows), ctes)
+            if len(self._statements) > 4096:
+                self._statements.clear()
+            self._statements[key] = found
+        return found
+
     def _lookup_check(self, ctx: Context, target_obj: ObjectDef,
-                      reached: tuple[str, ...] = ()) -> Any:
+                      reached: tuple[str, ...] = (), param: str = "_lookup_id") -> Any:
         """SELECT id (and the `reached` fields) of a lookup's target as `ctx` may read it,
         built once per (target, caller, fields): the row filter depends on the caller's
-        role, user and team only."""
+        role, user and team only. `param` names the id's parameter."""
         table = self.ql.schema.table(target_obj.name)
         key = ("lookup", id(table), ctx.role, ctx.is_system, ctx.user_id, ctx.subordinate_ids,
-               reached)
+               reached, param)
         stmt = self._statements.get(key)
         if stmt is None:
             stmt = select(table.c.id, *[table.c[f] for f in reached]) \
-                .where(table.c.id == bindparam("_lookup_id"))
+                .where(table.c.id == bindparam(param))
             # Linking to a record needs read access to it; a hidden record reads as missing.
             visible = self.ql.security.row_filter(ctx, target_obj, table)
             if visible is not None:
@@ -665,6 +717,8 @@ class WritePipeline:
 
 
 _UNHASHABLE = object()
+# A lookup the write statement checks: (field, looked-up object, id).
+PendingLookup = tuple[str, ObjectDef, Any]
 # Values a trigger cannot change in place: one still the same object is the value coerced.
 _IMMUTABLE = frozenset({str, int, float, bool, Decimal, date, datetime})
 
@@ -796,6 +850,14 @@ def _reserve(conn: Connection, object_name: str, field_name: str, count: int) ->
         conn.execute(insert(COUNTERS).values(object=object_name, field=field_name, value=count))
         return count
     return int(value)
+
+
+def _cross_join(froms: list[Any]) -> Any:
+    """The checks' rows side by side (each has one row or none): ON true says so."""
+    joined = froms[0]
+    for other in froms[1:]:
+        joined = joined.join(other, true())
+    return joined
 
 
 def _bound(values: dict[str, Any]) -> dict[str, Any]:

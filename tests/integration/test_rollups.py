@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import bindparam, delete, event, select, text
 
 from app.objectql import Context, ObjectQLError, rollups
+from app.objectql.errors import ValidationError
 from app.storage.rollups import COUNT, count_column, sum_column
 from tests.conftest import fixed_clock, make_team
 
@@ -337,11 +338,11 @@ def test_a_new_rollup_is_filled_from_the_records(ql: Any, world: dict[str, Any])
     _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
 
 
-def test_a_deal_is_saved_in_two_statements_on_postgresql(ql: Any, world: dict[str, Any]) -> None:
+def test_a_deal_is_saved_in_one_statement_on_postgresql(ql: Any, world: dict[str, Any]) -> None:
     """A rep's new deal: the account lookup check reads the industry the rollups keep
-    (once, not again for them); on PostgreSQL the deal, its audit entry and every rollup
-    then go in one statement (data-modifying CTEs) — two round trips besides BEGIN and
-    COMMIT, where there were seven. The figures stay exact (the oracle)."""
+    (once, not again for them); on PostgreSQL that check, the deal, its audit entry and
+    every rollup go in one statement (data-modifying CTEs) — one round trip besides
+    BEGIN and COMMIT, where there were seven. The figures stay exact (the oracle)."""
     _reset(ql)
     statements: list[str] = []
 
@@ -356,15 +357,32 @@ def test_a_deal_is_saved_in_two_statements_on_postgresql(ql: Any, world: dict[st
             "close_date": TODAY + timedelta(days=30), "loss_reason": None}))
     finally:
         event.remove(ql.engine, "before_cursor_execute", seen)
-    industry_reads = [s for s in statements if s.startswith("SELECT") and "industry" in s]
-    assert len(industry_reads) == 1, statements
     rollup_count = len(ql.schema.rollups["opportunity"])
     if ql.engine.dialect.name == "postgresql":
-        assert len(statements) == 2, statements
-        assert statements[1].count("ON CONFLICT") == rollup_count
-        assert "INSERT INTO audit_entry" in statements[1]
+        assert len(statements) == 1, statements
+        [statement] = statements
+        assert statement.count("FROM account") == 1  # the industry is read once
+        assert "FOR SHARE OF account" in statement
+        assert statement.count("ON CONFLICT") == rollup_count
+        assert "INSERT INTO audit_entry" in statement
     else:  # lookup check, record, audit entry, one upsert per rollup
+        industry_reads = [s for s in statements if s.startswith("SELECT") and "industry" in s]
+        assert len(industry_reads) == 1, statements
         assert len(statements) == 3 + rollup_count, statements
+    for spec, table in ql.schema.rollups["opportunity"]:
+        _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
+
+
+def test_a_deal_linking_a_missing_account_changes_no_rollup(
+        ql: Any, world: dict[str, Any]) -> None:
+    """On PostgreSQL the lookup is checked by the statement that also adds to the rollups:
+    a failed check writes no deal and must leave every rollup as it was."""
+    _reset(ql)
+    with pytest.raises(ValidationError, match="no account with id 'missing'"):
+        ql.insert(world["owners"][2], "opportunity", {**_row(world, {
+            "stage": "proposal", "amount": 750.0, "owner": 2, "account": 0,
+            "close_date": TODAY + timedelta(days=30), "loss_reason": None}),
+            "account": "missing"})
     for spec, table in ql.schema.rollups["opportunity"]:
         _assert_equal(_stored(ql, spec, table), _oracle(ql, spec))
 
