@@ -187,7 +187,7 @@ class InsertRiders:
             prefix, measures = f"r{index}_", _measures(spec)
             statements.append(_rider(spec, table, prefix, [*spec.key_columns, *measures]))
             self._shapes.append((spec, tuple(prefix + name for name in spec.key_columns),
-                                 tuple(prefix + name for name in measures),
+                                 _dim_reaches(spec), tuple(prefix + name for name in measures),
                                  tuple(name == COUNT or name.startswith("c__")
                                        for name in measures)))
         self.statements = tuple(statements)
@@ -210,10 +210,10 @@ class InsertRiders:
             for reach in reaches:  # as _with_reached, once for all the rollups
                 record[reach.path] = values.get((reach.path, record.get(reach.lookup) or ""))
         params: dict[str, Any] = {}
-        for spec, key_names, measure_names, counted in self._shapes:
+        for spec, key_names, dim_reaches, measure_names, counted in self._shapes:
             # deltas() of one new record: its group's key and its whole contribution.
-            for name, part, through in zip(key_names, _key(spec, record),
-                                           _dim_reaches(spec), strict=True):
+            for name, part, through in zip(key_names, _key(spec, record), dim_reaches,
+                                           strict=True):
                 if through is None or through.lookup not in folded:
                     params[name] = part
             for name, is_count, amount in zip(measure_names, counted,

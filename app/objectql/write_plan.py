@@ -11,11 +11,14 @@ live ones is stale and is built again (WritePipeline._plan).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
+from app import fieldtypes
 from app.expressions import Expression
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql import rollup_upkeep
+from app.objectql.coerce import blank, coerce_value
 from app.storage.rollups import Reach
 
 if TYPE_CHECKING:
@@ -56,6 +59,20 @@ class WritePlan:
         self.insert_riders = rollup_upkeep.InsertRiders(self.rollups) \
             if self.rollups else None
         self._inputs: dict[tuple[Any, ...], InputCheck] = {}
+        self._types: dict[str, fieldtypes.FieldType] = {}
+        for name, fd in self.all_fields.items():
+            # An unknown type is left to coerce_value, which reports it when a value comes.
+            with suppress(fieldtypes.UnknownFieldType):
+                self._types[name] = fieldtypes.of(fd)
+
+    def coerce(self, name: str, value: Any) -> Any:
+        """coerce_value() for field `name` of the object, its type looked up once."""
+        if blank(value):
+            return None
+        field_type = self._types.get(name)
+        fd = self.all_fields[name]
+        return field_type.coerce(fd, value) if field_type is not None \
+            else coerce_value(fd, value)
 
     def is_for(self, obj: ObjectDef, schema: Schema, registry: Registry) -> bool:
         return self.obj is obj and self.schema is schema and self.registry is registry

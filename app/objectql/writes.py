@@ -387,12 +387,12 @@ class WritePipeline:
     def _coerce(self, obj: ObjectDef, values: dict[str, Any],
                 errors: list[tuple[str | None, str]]) -> dict[str, Any]:
         result = {}
+        plan = self._plan(obj)
         for name, value in values.items():
-            fd = obj.all_fields[name]
             try:
-                result[name] = coerce_value(fd, value)
+                result[name] = plan.coerce(name, value)
             except FieldError as exc:
-                errors.append((name, f"{fd.display_label} {exc}"))
+                errors.append((name, f"{obj.all_fields[name].display_label} {exc}"))
         return result
 
     def _default(self, ctx: Context, fd: FieldDef, errors: list[tuple[str | None, str]]
@@ -432,7 +432,7 @@ class WritePipeline:
             if type(value) in _IMMUTABLE and name in coerced and coerced[name] is value:
                 continue
             try:
-                new[name] = coerce_value(fd, value)
+                new[name] = plan.coerce(name, value)
             except FieldError as exc:
                 errors.append((name, f"{fd.display_label} {exc}"))
         self._compute_formulas(obj, old, new)
@@ -515,15 +515,16 @@ class WritePipeline:
 
     def _compute_formulas(self, obj: ObjectDef, old: dict[str, Any] | None,
                           new: dict[str, Any]) -> None:
-        formulas = self._plan(obj).formulas
-        if not formulas:
+        plan = self._plan(obj)
+        if not plan.formulas:
             return
-        today, now = self.ql.today(), self.ql.clock()
-        for fd, expression in formulas:
+        now = self.ql.clock()
+        today = now.date()
+        for fd, expression in plan.formulas:
             try:
                 value = expression.evaluate(new, prior=old, is_new=old is None, today=today,
                                             now=now)
-                new[fd.name] = coerce_value(fd, value) if value is not None else None
+                new[fd.name] = plan.coerce(fd.name, value) if value is not None else None
             except (ExpressionError, FieldError):
                 new[fd.name] = None
 
