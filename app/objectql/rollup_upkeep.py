@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     String,
     Table,
+    and_,
     bindparam,
     cast,
     func,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -380,3 +382,89 @@ def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: lis
         _built.clear()
     _built[(id(table), dialect_name)] = (table, upsert, remove)
     return upsert, remove
+
+
+def update_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
+                  old: dict[str, Any], new: dict[str, Any], guard: Any,
+                  table_of: TableOf | None = None,
+                  known: dict[tuple[str, str], Any] | None = None
+                  ) -> tuple[tuple[Any, ...], dict[str, Any], list[Emptied]]:
+    """PostgreSQL: a saved change's rollup upserts as riders of the record's UPDATE (see
+    `insert_riders`), each adding its rows only WHERE `guard` (a condition true exactly
+    when the UPDATE matches the record: its id and version, read in the same snapshot) —
+    so a stale version writes no rollup either. Also returns the groups the record left,
+    for `remove_emptied` after the statement (a DELETE in the same statement could not see
+    the upsert's counts)."""
+    rollups = list(rollups)
+    values = _reached(conn, rollups, [(old, new)], table_of, known)
+    riders, params, emptied = [], {}, []
+    for index, (spec, table) in enumerate(rollups):
+        found = deltas(spec, [(_with_reached(spec, old, values),
+                               _with_reached(spec, new, values))])
+        if not found:
+            continue
+        rows = _rows(spec, found)
+        prefix = f"u{index}_"
+        riders.append(_guarded_rider(spec, table, prefix, len(rows), guard))
+        for n, row in enumerate(rows):
+            params.update({f"{prefix}{n}_{name}": value for name, value in row.items()})
+        left = [key for key, delta in found.items() if delta[0] < 0]
+        if left:
+            emptied.append((spec, table, left))
+    return tuple(riders), params, emptied
+
+
+Emptied = tuple[RollupSpec, Table, list[Key]]
+
+
+def remove_emptied(conn: Connection, emptied: list[Emptied]) -> None:
+    """Delete the groups in `emptied` whose row count reached zero: one statement for all
+    the rollups (each DELETE a CTE), run after the upserts so it sees their counts."""
+    if not emptied:
+        return
+    shape = tuple((id(table), len(keys)) for _, table, keys in emptied)
+    found = _removers.get(shape)
+    if found is None or any(a is not b for a, b in zip(found[0], [t for _, t, _ in emptied],
+                                                        strict=True)):
+        gone = []
+        for index, (spec, table, keys) in enumerate(emptied):
+            matches = [and_(*[table.c[name] == bindparam(f"d{index}_{n}_{name}",
+                                                         type_=table.c[name].type)
+                              for name in spec.key_columns]) for n in range(len(keys))]
+            gone.append(table.delete().where(table.c[COUNT] == 0, or_(*matches))
+                        .returning(literal_column("1")).cte(f"gone_{index}"))
+        if len(_removers) > 1024:
+            _removers.clear()
+        found = ([t for _, t, _ in emptied], select(literal_column("1")).add_cte(*gone))
+        _removers[shape] = found
+    params = {f"d{index}_{n}_{name}": value
+              for index, (spec, _, keys) in enumerate(emptied)
+              for n, key in enumerate(keys)
+              for name, value in zip(spec.key_columns, key, strict=True)}
+    conn.execute(found[1], params)
+
+
+_removers: dict[tuple[tuple[int, int], ...], tuple[list[Table], Any]] = {}
+
+
+def _guarded_rider(spec: RollupSpec, table: Table, prefix: str, count: int, guard: Any) -> Any:
+    """INSERT of `count` group rows (parameters `<prefix><n>_<column>`) WHERE `guard`, as
+    an adding upsert; built once per (table, prefix, count, guard)."""
+    key = (id(table), prefix, count, id(guard))
+    found = _guarded.get(key)
+    if found is not None and found[0] is table and found[1] is guard:
+        return found[2]
+    measures = _measures(spec)
+    columns = [*spec.key_columns, *measures]
+    rows = [select(*[bindparam(f"{prefix}{n}_{name}", type_=table.c[name].type)
+                     for name in columns]).where(guard) for n in range(count)]
+    source = rows[0] if count == 1 else union_all(*rows)
+    stmt = postgresql.insert(table).from_select(columns, source)
+    rider = _adding(stmt, spec, table, measures).returning(literal_column("1"))
+    if len(_guarded) > 1024:
+        _guarded.clear()
+    _guarded[key] = (table, guard, rider)
+    return rider
+
+
+_guarded: dict[tuple[int, str, int, int], tuple[Table, Any, Any]] = {}

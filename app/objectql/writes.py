@@ -15,7 +15,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, true, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -238,16 +248,27 @@ class WritePipeline:
                    version=old["version"] + 1)
         values = _storable(obj, {k: new[k] for k in [*changed, "modified_at", "modified_by",
                                                         "version"]})
+        riders: tuple[Any, ...] = ()
+        rider_params: dict[str, Any] = {}
+        emptied: list[rollup_upkeep.Emptied] = []
+        rolls_along = conn.dialect.name == "postgresql" and bool(self._plan(obj).rollups)
+        if rolls_along:  # the rollups' upserts in the UPDATE's own statement
+            riders, rider_params, emptied = rollup_upkeep.update_riders(
+                conn, self._plan(obj).rollups, old, new, self._version_guard(obj),
+                self.ql.schema.table, reached)
         written = audit.write_with_entry(
             conn, self._statement("update", obj, tuple(values)),
             {**_bound(values), "_key_id": record_id, "_key_version": old["version"]},
             object_name=obj.name, record_id=record_id, action="update",
             user_id=ctx.user_id, at=new["modified_at"], changes=audit.diff(obj, old, new),
-            via=ctx.via)
+            via=ctx.via, riders=riders, rider_params=rider_params)
         if written != 1:
             raise Conflict(f"{obj.label} was changed by someone else while saving; reload",
                            current_version=None)
-        self._roll_up(conn, obj, [(old, new)], reached)
+        if rolls_along:
+            rollup_upkeep.remove_emptied(conn, emptied)
+        else:
+            self._roll_up(conn, obj, [(old, new)], reached)
         # An account changing industry moves its deals' figures (rollups keep it per deal).
         rollup_upkeep.follow(conn, self.ql.schema.rollups, self.ql.schema.table, obj.name, old, new)
         self._run_triggers(conn, ctx, obj, "after_update", old, new, supplied)
@@ -263,6 +284,18 @@ class WritePipeline:
         rollups = self.ql.schema.rollups.get(obj.name)
         if rollups:
             rollup_upkeep.apply_all(conn, rollups, changes, self.ql.schema.table, reached)
+
+    def _version_guard(self, obj: ObjectDef) -> Any:
+        """EXISTS the record at the version the versioned UPDATE expects (its `_key_id`
+        and `_key_version` parameters): the update's rollup riders add only under it."""
+        table = self.ql.schema.table(obj.name)
+        key = ("guard", id(table))
+        guard = self._statements.get(key)
+        if guard is None:
+            guard = exists().where(table.c.id == bindparam("_key_id"),
+                                   table.c.version == bindparam("_key_version"))
+            self._statements[key] = guard
+        return guard
 
     def _statement(self, kind: str, obj: ObjectDef, columns: tuple[str, ...]) -> Any:
         """INSERT (or versioned UPDATE) of `columns`, built once per column set: the same
