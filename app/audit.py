@@ -23,14 +23,29 @@ def diff(obj: ObjectDef, old: dict[str, Any] | None, new: dict[str, Any] | None
          ) -> dict[str, list[Any]]:
     """{field: [old, new]} for tracked fields whose value differs."""
     changes: dict[str, list[Any]] = {}
-    for name, fd in obj.all_fields.items():
-        if not fd.track_history or name in ("id", "version"):
-            continue
+    for name in _tracked(obj):
         before = old.get(name) if old else None
         after = new.get(name) if new else None
         if before != after:
             changes[name] = [jsonable(before), jsonable(after)]
     return changes
+
+
+def _tracked(obj: ObjectDef) -> tuple[str, ...]:
+    """The fields whose changes the trail keeps, once per object definition (a metadata
+    change makes new ObjectDefs; the held `obj` keeps its id from being reused)."""
+    found = _TRACKED.get(id(obj))
+    if found is not None and found[0] is obj:
+        return found[1]
+    names = tuple(name for name, fd in obj.all_fields.items()
+                  if fd.track_history and name not in ("id", "version"))
+    if len(_TRACKED) > 1024:
+        _TRACKED.clear()
+    _TRACKED[id(obj)] = (obj, names)
+    return names
+
+
+_TRACKED: dict[int, tuple[ObjectDef, tuple[str, ...]]] = {}
 
 
 def record(conn: Connection, *, object_name: str, record_id: str, action: str,

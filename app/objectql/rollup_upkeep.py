@@ -18,7 +18,19 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, literal_column, or_, select
+from sqlalchemy import (
+    String,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -161,15 +173,104 @@ def insert_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
     CTEs of the record's own INSERT (audit.write_with_entry), and their parameters — the
     record, its audit entry and its rollups in one round trip instead of one each. An
     insert only adds to groups, so no group can empty and no delete has to follow."""
-    rollups = list(rollups)
-    values = _reached(conn, rollups, [(None, record)], table_of, known)
-    riders, params = [], {}
-    for index, (spec, table) in enumerate(rollups):
-        row = _rows(spec, deltas(spec, [(None, _with_reached(spec, record, values))]))[0]
-        prefix = f"r{index}_"
-        riders.append(_rider(spec, table, prefix, list(row)))
-        params.update({prefix + name: value for name, value in row.items()})
-    return tuple(riders), params
+    return InsertRiders(rollups)(conn, record, table_of, known)
+
+
+class InsertRiders:
+    """`insert_riders` for one object's rollups, with what does not depend on the record
+    (the statements, their parameter names, the reaches) worked out once: the write
+    path keeps one per object definition (write_plan.py)."""
+
+    def __init__(self, rollups: Iterable[tuple[RollupSpec, Table]]):
+        self.rollups = list(rollups)
+        self.reaches = tuple(dict.fromkeys(r for spec, _ in self.rollups for r in spec.reaches))
+        statements, self._shapes = [], []
+        for index, (spec, table) in enumerate(self.rollups):
+            prefix, measures = f"r{index}_", _measures(spec)
+            statements.append(_rider(spec, table, prefix, [*spec.key_columns, *measures]))
+            self._shapes.append((spec, tuple(prefix + name for name in spec.key_columns),
+                                 _dim_reaches(spec), tuple(prefix + name for name in measures),
+                                 tuple(name == COUNT or name.startswith("c__")
+                                       for name in measures)))
+        self.statements = tuple(statements)
+        self._folded: dict[tuple[tuple[str, Any], ...], tuple[Any, ...]] = {}
+
+    def __call__(self, conn: Connection, record: dict[str, Any],
+                 table_of: TableOf | None = None,
+                 known: dict[tuple[str, str], Any] | None = None,
+                 checks: dict[str, Any] | None = None
+                 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """`checks`: {lookup field: the CTE of the statement that checks it and reads the
+        fields reached through it} (WritePipeline._folded_insert); the rollups take those
+        fields from it in the same statement instead of a parameter read before."""
+        folded = {lookup: cte for lookup, cte in (checks or {}).items()
+                  if any(r.lookup == lookup for r in self.reaches)}
+        reaches = [r for r in self.reaches if r.lookup not in folded]
+        if reaches:
+            values = _reached_values(conn, reaches, _needs(table_of), [record], known)
+            record = dict(record)
+            for reach in reaches:  # as _with_reached, once for all the rollups
+                record[reach.path] = values.get((reach.path, record.get(reach.lookup) or ""))
+        params: dict[str, Any] = {}
+        for spec, key_names, dim_reaches, measure_names, counted in self._shapes:
+            # deltas() of one new record: its group's key and its whole contribution.
+            for name, part, through in zip(key_names, _key(spec, record), dim_reaches,
+                                           strict=True):
+                if through is None or through.lookup not in folded:
+                    params[name] = part
+            for name, is_count, amount in zip(measure_names, counted,
+                                              _contribution(spec, record, 1), strict=True):
+                params[name] = int(amount) if is_count else amount
+        return (self._statements_with(folded) if folded else self.statements), params
+
+    def _statements_with(self, folded: dict[str, Any]) -> tuple[Any, ...]:
+        key = tuple(sorted(folded.items(), key=lambda item: item[0]))
+        found = self._folded.get(key)
+        if found is None:
+            found = tuple(_folded_rider(spec, table, f"r{index}_", folded)
+                          for index, (spec, table) in enumerate(self.rollups))
+            if len(self._folded) > 1024:  # one per caller's row filter: bounded
+                self._folded.clear()
+            self._folded[key] = found
+        return found
+
+
+def _needs(table_of: TableOf | None) -> TableOf:
+    assert table_of is not None, "a rollup with reached dimensions needs their tables"
+    return table_of
+
+
+def _dim_reaches(spec: RollupSpec) -> tuple[Reach | None, ...]:
+    """Per key column of `spec`: the reach it keeps, or None (a field of the record)."""
+    by_path = {reach.path: reach for reach in spec.reaches}
+    return (*(by_path.get(dim) for dim in spec.dims), *([None] if spec.month else []))
+
+
+def _folded_rider(spec: RollupSpec, table: Table, prefix: str, folded: dict[str, Any]) -> Any:
+    """The rider of `spec` whose reached key columns come from the CTEs in `folded` (the
+    looked-up record's row, read FOR SHARE by the same statement): `_key`'s '' for null.
+    With no row there (the lookup failed its check) it adds nothing; the save then
+    fails and rolls back."""
+    measures = _measures(spec)
+    columns: list[Any] = []
+    sources = []
+    for name, reach in zip(spec.key_columns, _dim_reaches(spec), strict=True):
+        if reach is not None and reach.lookup in folded:
+            cte = folded[reach.lookup]
+            columns.append(func.coalesce(cast(cte.c[reach.field], String), ""))
+            sources.append(cte)
+        else:
+            columns.append(bindparam(prefix + name, type_=table.c[name].type))
+    if not sources:
+        return _rider(spec, table, prefix, [*spec.key_columns, *measures])
+    columns += [bindparam(prefix + name, type_=table.c[name].type) for name in measures]
+    froms = list(dict.fromkeys(sources))
+    joined = froms[0]
+    for other in froms[1:]:  # one row each (or none): side by side
+        joined = joined.join(other, true())
+    rows = select(*columns).select_from(joined)
+    stmt = postgresql.insert(table).from_select([*spec.key_columns, *measures], rows)
+    return _adding(stmt, spec, table, measures).returning(literal_column("1"))
 
 
 def _rider(spec: RollupSpec, table: Table, prefix: str, columns: list[str]) -> Any:
@@ -281,3 +382,89 @@ def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: lis
         _built.clear()
     _built[(id(table), dialect_name)] = (table, upsert, remove)
     return upsert, remove
+
+
+def update_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
+                  old: dict[str, Any], new: dict[str, Any], guard: Any,
+                  table_of: TableOf | None = None,
+                  known: dict[tuple[str, str], Any] | None = None
+                  ) -> tuple[tuple[Any, ...], dict[str, Any], list[Emptied]]:
+    """PostgreSQL: a saved change's rollup upserts as riders of the record's UPDATE (see
+    `insert_riders`), each adding its rows only WHERE `guard` (a condition true exactly
+    when the UPDATE matches the record: its id and version, read in the same snapshot) —
+    so a stale version writes no rollup either. Also returns the groups the record left,
+    for `remove_emptied` after the statement (a DELETE in the same statement could not see
+    the upsert's counts)."""
+    rollups = list(rollups)
+    values = _reached(conn, rollups, [(old, new)], table_of, known)
+    riders, params, emptied = [], {}, []
+    for index, (spec, table) in enumerate(rollups):
+        found = deltas(spec, [(_with_reached(spec, old, values),
+                               _with_reached(spec, new, values))])
+        if not found:
+            continue
+        rows = _rows(spec, found)
+        prefix = f"u{index}_"
+        riders.append(_guarded_rider(spec, table, prefix, len(rows), guard))
+        for n, row in enumerate(rows):
+            params.update({f"{prefix}{n}_{name}": value for name, value in row.items()})
+        left = [key for key, delta in found.items() if delta[0] < 0]
+        if left:
+            emptied.append((spec, table, left))
+    return tuple(riders), params, emptied
+
+
+Emptied = tuple[RollupSpec, Table, list[Key]]
+
+
+def remove_emptied(conn: Connection, emptied: list[Emptied]) -> None:
+    """Delete the groups in `emptied` whose row count reached zero: one statement for all
+    the rollups (each DELETE a CTE), run after the upserts so it sees their counts."""
+    if not emptied:
+        return
+    shape = tuple((id(table), len(keys)) for _, table, keys in emptied)
+    found = _removers.get(shape)
+    if found is None or any(a is not b for a, b in zip(found[0], [t for _, t, _ in emptied],
+                                                        strict=True)):
+        gone = []
+        for index, (spec, table, keys) in enumerate(emptied):
+            matches = [and_(*[table.c[name] == bindparam(f"d{index}_{n}_{name}",
+                                                         type_=table.c[name].type)
+                              for name in spec.key_columns]) for n in range(len(keys))]
+            gone.append(table.delete().where(table.c[COUNT] == 0, or_(*matches))
+                        .returning(literal_column("1")).cte(f"gone_{index}"))
+        if len(_removers) > 1024:
+            _removers.clear()
+        found = ([t for _, t, _ in emptied], select(literal_column("1")).add_cte(*gone))
+        _removers[shape] = found
+    params = {f"d{index}_{n}_{name}": value
+              for index, (spec, _, keys) in enumerate(emptied)
+              for n, key in enumerate(keys)
+              for name, value in zip(spec.key_columns, key, strict=True)}
+    conn.execute(found[1], params)
+
+
+_removers: dict[tuple[tuple[int, int], ...], tuple[list[Table], Any]] = {}
+
+
+def _guarded_rider(spec: RollupSpec, table: Table, prefix: str, count: int, guard: Any) -> Any:
+    """INSERT of `count` group rows (parameters `<prefix><n>_<column>`) WHERE `guard`, as
+    an adding upsert; built once per (table, prefix, count, guard)."""
+    key = (id(table), prefix, count, id(guard))
+    found = _guarded.get(key)
+    if found is not None and found[0] is table and found[1] is guard:
+        return found[2]
+    measures = _measures(spec)
+    columns = [*spec.key_columns, *measures]
+    rows = [select(*[bindparam(f"{prefix}{n}_{name}", type_=table.c[name].type)
+                     for name in columns]).where(guard) for n in range(count)]
+    source = rows[0] if count == 1 else union_all(*rows)
+    stmt = postgresql.insert(table).from_select(columns, source)
+    rider = _adding(stmt, spec, table, measures).returning(literal_column("1"))
+    if len(_guarded) > 1024:
+        _guarded.clear()
+    _guarded[key] = (table, guard, rider)
+    return rider
+
+
+_guarded: dict[tuple[int, str, int, int], tuple[Table, Any, Any]] = {}

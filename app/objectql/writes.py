@@ -11,10 +11,21 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -32,6 +43,7 @@ from app.objectql.errors import (
     TriggerFailed,
     ValidationError,
 )
+from app.objectql.write_plan import InputCheck, WritePlan
 from app.storage.ids import new_id
 from app.storage.system_tables import AutonumberCounter
 from app.triggers.registry import TriggerContext, triggers_for
@@ -49,12 +61,26 @@ class WritePipeline:
     def __init__(self, ql: ObjectQL):
         self.ql = ql
         self._statements: dict[tuple[Any, ...], Any] = {}
+        self._plans: dict[str, WritePlan] = {}
 
     def forget(self, keep_tables: set[int] | None = None) -> None:
         """Drop the cached statements (metadata or permissions changed), except those
-        on the tables whose ids are in `keep_tables` (objects the change left alone)."""
+        on the tables whose ids are in `keep_tables` (objects the change left alone).
+        Write plans name the registry they were built from: all of them are stale now."""
         keep = keep_tables or set()
         self._statements = {k: v for k, v in self._statements.items() if k[1] in keep}
+        self._plans = {}
+
+    def _plan(self, obj: ObjectDef) -> WritePlan:
+        """The object's write plan (write_plan.py), built again whenever the definition,
+        the schema or the registry it came from is no longer the live one."""
+        schema, registry = self.ql.schema, self.ql.registry
+        plan = self._plans.get(obj.name)
+        if plan is None or not plan.is_for(obj, schema, registry):
+            plan = WritePlan(obj, schema, registry)
+            if registry.get(obj.name) is obj:  # never cache a plan of a superseded definition
+                self._plans[obj.name] = plan
+        return plan
 
     # -- public entry points ---------------------------------------------------------------
     def insert(self, ctx: Context, name: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -123,13 +149,15 @@ class WritePipeline:
     # -- insert ----------------------------------------------------------------------------
     def _insert(self, conn: Connection, ctx: Context, obj: ObjectDef,
                 data: dict[str, Any]) -> dict[str, Any]:
+        plan = self._plan(obj)
         errors: list[tuple[str | None, str]] = []
         supplied = self._check_input(ctx, obj, data, True, errors)
-        record: dict[str, Any] = {name: None for name in obj.all_fields}
-        for name, fd in obj.fields.items():
-            if name not in supplied and fd.default is not None and not fd.is_computed:
+        record: dict[str, Any] = dict.fromkeys(plan.field_names)
+        for name, fd in plan.defaults:
+            if name not in supplied:
                 record[name] = self._default(ctx, fd, errors)
-        record.update(self._coerce(obj, {k: data[k] for k in supplied}, errors))
+        coerced = self._coerce(obj, {k: data[k] for k in supplied}, errors)
+        record.update(coerced)
         now = self.ql.clock()
         record["id"] = data["id"] if ctx.is_system and isinstance(data.get("id"), str) \
             else new_id()
@@ -145,24 +173,44 @@ class WritePipeline:
         if errors:
             raise ValidationError.of(self._also_invalid(obj, None, record, errors))
         self._run_triggers(conn, ctx, obj, "before_insert", None, record, supplied)
+        postgres = conn.dialect.name == "postgresql"
+        # PostgreSQL checks the lookups in the record's own statement (see _folded_insert)
+        # when nothing the check precedes can fail first: no unique field to check, no
+        # master record to be allowed to edit.
+        pending: list[PendingLookup] | None = [] if postgres and not plan.unique and (
+            ctx.is_system or obj.sharing_model != "controlled_by_parent") else None
         reached = self._finish_record(conn, ctx, obj, None, record,
-                                      {k for k, v in record.items() if v is not None})
+                                      {k for k, v in record.items() if v is not None}, coerced,
+                                      pending)
         self._assign_autonumbers(conn, obj, [record])
         values = _storable(obj, record)
-        rollups = self.ql.schema.rollups.get(obj.name, [])
+        params = _bound(values)
+        checks: dict[str, Any] = {}
+        if pending:
+            stmt, checks = self._folded_insert(ctx, obj, tuple(values), pending)
+            params.update({f"_chk_{name}": value for name, _, value in pending})
+        else:
+            stmt = self._statement("insert", obj, tuple(values))
+        rollups = plan.rollups
         riders: tuple[Any, ...] = ()
         rider_params: dict[str, Any] = {}
-        if rollups and conn.dialect.name == "postgresql":
-            riders, rider_params = rollup_upkeep.insert_riders(
-                conn, rollups, record, self.ql.schema.table, reached)
+        if plan.insert_riders is not None and postgres:
+            riders, rider_params = plan.insert_riders(conn, record, self.ql.schema.table,
+                                                      reached, checks)
         # The row, its audit entry (and on PostgreSQL its rollups) in one round trip
         # (audit.py), written before the after-triggers so their own writes' entries
         # follow it.
-        audit.write_with_entry(
-            conn, self._statement("insert", obj, tuple(values)), _bound(values),
+        written = audit.write_with_entry(
+            conn, stmt, params,
             object_name=obj.name, record_id=record["id"], action="insert",
             user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record), via=ctx.via,
             riders=riders, rider_params=rider_params)
+        if pending and written != 1:
+            # A lookup failed its check, so nothing was written (the rollups' riders may
+            # have been: the error rolls them back). The usual check names the culprits.
+            self._check_lookups(conn, ctx, obj, None, record)
+            raise Conflict(f"{obj.label} could not be saved: a record it links to changed "
+                           "while saving; try again")
         if rollups and not riders:
             self._roll_up(conn, obj, [(None, record)], reached)
         self._run_triggers(conn, ctx, obj, "after_insert", None, record, supplied)
@@ -186,12 +234,13 @@ class WritePipeline:
         errors: list[tuple[str | None, str]] = []
         supplied = self._check_input(ctx, obj, changes, False, errors)
         new = dict(old)
-        new.update(self._coerce(obj, {k: changes[k] for k in supplied}, errors))
+        coerced = self._coerce(obj, {k: changes[k] for k in supplied}, errors)
+        new.update(coerced)
         if errors:
             raise ValidationError.of(self._also_invalid(obj, old, new, errors))
         self._run_triggers(conn, ctx, obj, "before_update", old, new, supplied)
         reached = self._finish_record(conn, ctx, obj, old, new,
-                                      {k for k in new if new[k] != old.get(k)})
+                                      {k for k in new if new[k] != old.get(k)}, coerced)
         changed = [k for k in obj.all_fields if new.get(k) != old.get(k) and k not in STAMPS]
         if not changed:
             return old
@@ -199,16 +248,27 @@ class WritePipeline:
                    version=old["version"] + 1)
         values = _storable(obj, {k: new[k] for k in [*changed, "modified_at", "modified_by",
                                                         "version"]})
+        riders: tuple[Any, ...] = ()
+        rider_params: dict[str, Any] = {}
+        emptied: list[rollup_upkeep.Emptied] = []
+        rolls_along = conn.dialect.name == "postgresql" and bool(self._plan(obj).rollups)
+        if rolls_along:  # the rollups' upserts in the UPDATE's own statement
+            riders, rider_params, emptied = rollup_upkeep.update_riders(
+                conn, self._plan(obj).rollups, old, new, self._version_guard(obj),
+                self.ql.schema.table, reached)
         written = audit.write_with_entry(
             conn, self._statement("update", obj, tuple(values)),
             {**_bound(values), "_key_id": record_id, "_key_version": old["version"]},
             object_name=obj.name, record_id=record_id, action="update",
             user_id=ctx.user_id, at=new["modified_at"], changes=audit.diff(obj, old, new),
-            via=ctx.via)
+            via=ctx.via, riders=riders, rider_params=rider_params)
         if written != 1:
             raise Conflict(f"{obj.label} was changed by someone else while saving; reload",
                            current_version=None)
-        self._roll_up(conn, obj, [(old, new)], reached)
+        if rolls_along:
+            rollup_upkeep.remove_emptied(conn, emptied)
+        else:
+            self._roll_up(conn, obj, [(old, new)], reached)
         # An account changing industry moves its deals' figures (rollups keep it per deal).
         rollup_upkeep.follow(conn, self.ql.schema.rollups, self.ql.schema.table, obj.name, old, new)
         self._run_triggers(conn, ctx, obj, "after_update", old, new, supplied)
@@ -224,6 +284,18 @@ class WritePipeline:
         rollups = self.ql.schema.rollups.get(obj.name)
         if rollups:
             rollup_upkeep.apply_all(conn, rollups, changes, self.ql.schema.table, reached)
+
+    def _version_guard(self, obj: ObjectDef) -> Any:
+        """EXISTS the record at the version the versioned UPDATE expects (its `_key_id`
+        and `_key_version` parameters): the update's rollup riders add only under it."""
+        table = self.ql.schema.table(obj.name)
+        key = ("guard", id(table))
+        guard = self._statements.get(key)
+        if guard is None:
+            guard = exists().where(table.c.id == bindparam("_key_id"),
+                                   table.c.version == bindparam("_key_version"))
+            self._statements[key] = guard
+        return guard
 
     def _statement(self, kind: str, obj: ObjectDef, columns: tuple[str, ...]) -> Any:
         """INSERT (or versioned UPDATE) of `columns`, built once per column set: the same
@@ -301,6 +373,33 @@ class WritePipeline:
             raise ValidationError.of([(None, "a record is an object of field values")])
         raise_now = errors is None
         errors = [] if errors is None else errors
+        # The outcome depends only on the names, the caller's role and whether this is a
+        # create: remembered per object definition and registry (write_plan.py).
+        names = tuple(data)
+        key = (ctx.role, ctx.is_system, creating, names) \
+            if all(type(name) is str for name in names) else None
+        plan = self._plan(obj)
+        check = plan.input_check(key) if key is not None else None
+        if check is None:
+            check = self._judge_input(ctx, obj, data, creating)
+            if key is not None:
+                plan.remember_input_check(key, check)
+        supplied, found, denied = check
+        errors.extend(found)
+        if errors and raise_now:
+            raise ValidationError.of(errors)
+        if denied and not errors:
+            raise PermissionDenied(f"you may not edit {', '.join(denied)} on {obj.label}",
+                                   [{"field": d, "message": "not editable"} for d in denied])
+        if len(errors) != len(found):
+            # Errors from before this check keep their fields out of `supplied` too.
+            bad = {field for field, _ in errors}
+            supplied = frozenset(k for k in supplied if k not in bad)
+        return supplied
+
+    def _judge_input(self, ctx: Context, obj: ObjectDef, data: dict[Any, Any],
+                     creating: bool) -> InputCheck:
+        errors: list[tuple[str | None, str]] = []
         denied: list[str] = []
         for name in data:
             fd = obj.field(name) if isinstance(name, str) else None
@@ -314,23 +413,19 @@ class WritePipeline:
                 errors.append((name, f"'{name}' is read-only"))
             elif not ctx.is_system and not self.ql.security.field_editable(ctx, obj, fd):
                 denied.append(name)
-        if errors and raise_now:
-            raise ValidationError.of(errors)
-        if denied and not errors:
-            raise PermissionDenied(f"you may not edit {', '.join(denied)} on {obj.label}",
-                                   [{"field": d, "message": "not editable"} for d in denied])
         bad = {field for field, _ in errors}
-        return frozenset(k for k in data if k not in ("id", "created_at") and k not in bad)
+        return (frozenset(k for k in data if k not in ("id", "created_at") and k not in bad),
+                tuple(errors), tuple(denied))
 
     def _coerce(self, obj: ObjectDef, values: dict[str, Any],
                 errors: list[tuple[str | None, str]]) -> dict[str, Any]:
         result = {}
+        plan = self._plan(obj)
         for name, value in values.items():
-            fd = obj.all_fields[name]
             try:
-                result[name] = coerce_value(fd, value)
+                result[name] = plan.coerce(name, value)
             except FieldError as exc:
-                errors.append((name, f"{fd.display_label} {exc}"))
+                errors.append((name, f"{obj.all_fields[name].display_label} {exc}"))
         return result
 
     def _default(self, ctx: Context, fd: FieldDef, errors: list[tuple[str | None, str]]
@@ -349,22 +444,34 @@ class WritePipeline:
             return None
 
     def _finish_record(self, conn: Connection, ctx: Context, obj: ObjectDef,
-                       old: dict[str, Any] | None, new: dict[str, Any], touched: set[str]
+                       old: dict[str, Any] | None, new: dict[str, Any], touched: set[str],
+                       coerced: dict[str, Any] | None = None,
+                       pending: list[PendingLookup] | None = None
                        ) -> dict[tuple[str, str], Any]:
         """Formulas, required fields, validation rules, lookups and uniqueness. Returns
-        what the lookup check read for the object's rollups (see `_check_lookups`)."""
+        what the lookup check read for the object's rollups (see `_check_lookups`).
+        `coerced`: values this save already coerced; one still in place, immutable (so
+        no trigger changed it), is not coerced again. With a `pending` list the lookups
+        to check go there instead, for the caller to check in its write statement."""
+        plan = self._plan(obj)
         errors: list[tuple[str | None, str]] = []
+        settable = plan.settable
+        coerced = coerced or {}
         for name in list(touched):  # values a trigger set must still be well-typed
-            fd = obj.field(name)
-            if fd is not None and not fd.is_computed and not fd.system:
-                try:
-                    new[name] = coerce_value(fd, new[name])
-                except FieldError as exc:
-                    errors.append((name, f"{fd.display_label} {exc}"))
+            fd = settable.get(name)
+            if fd is None:
+                continue
+            value = new[name]
+            if type(value) in _IMMUTABLE and name in coerced and coerced[name] is value:
+                continue
+            try:
+                new[name] = plan.coerce(name, value)
+            except FieldError as exc:
+                errors.append((name, f"{fd.display_label} {exc}"))
         self._compute_formulas(obj, old, new)
-        for name, fd in obj.fields.items():
-            if fd.required and not fd.is_computed and blank(new.get(name)):
-                errors.append((name, f"{fd.display_label} is required"))
+        for name, message in plan.required:
+            if blank(new.get(name)):
+                errors.append((name, message))
         errors += self._rule_errors(obj, old, new, {f for f, _ in errors if f})
         if errors:
             raise ValidationError.of(errors)
@@ -373,7 +480,7 @@ class WritePipeline:
                 and not self.ql.security.can_assign(ctx, obj, owner):
             raise PermissionDenied("you may assign records only to yourself or your team",
                                    [{"field": "owner", "message": "not your team"}])
-        reached = self._check_lookups(conn, ctx, obj, old, new)
+        reached = self._check_lookups(conn, ctx, obj, old, new, pending)
         self._check_unique(conn, obj, old, new)
         self._check_master_editable(conn, ctx, obj, old, new)
         return reached
@@ -397,12 +504,11 @@ class WritePipeline:
                      bad: set[str]) -> list[tuple[str | None, str]]:
         """Validation rules that fail, skipping those that read a field already in error
         (directly or through a formula): their answer would be about a value not saved."""
-        tainted, grew = set(bad), True
+        formulas = self._plan(obj).formulas
+        tainted, grew = set(bad), bool(bad)
         while grew:  # formulas may read formulas: follow until nothing new is tainted
             before = len(tainted)
-            tainted |= {fd.name for fd in obj.formula_fields
-                        if fd.compiled_formula is not None
-                        and fd.compiled_formula.names & tainted}
+            tainted |= {fd.name for fd, formula in formulas if formula.names & tainted}
             grew = len(tainted) > before
         errors: list[tuple[str | None, str]] = []
         today, now = self.ql.today(), self.ql.clock()
@@ -426,12 +532,11 @@ class WritePipeline:
         editing the master: the user must be allowed to edit that master record."""
         if ctx.is_system or obj.sharing_model != "controlled_by_parent":
             return
-        for fd in obj.fields.values():
+        for fd in self._plan(obj).master_details:
             value = new.get(fd.name)
-            if fd.type != "master_detail" or not fd.reference_to or value is None \
-                    or (old is not None and old.get(fd.name) == value):
+            if value is None or (old is not None and old.get(fd.name) == value):
                 continue
-            parent = self.ql.object(fd.reference_to)
+            parent = self.ql.object(fd.reference_to or "")
             table = self.ql.schema.table(parent.name)
             editable = self.ql.security.row_filter(ctx, parent, table, "edit")
             if editable is not None and conn.execute(
@@ -443,36 +548,41 @@ class WritePipeline:
 
     def _compute_formulas(self, obj: ObjectDef, old: dict[str, Any] | None,
                           new: dict[str, Any]) -> None:
-        today, now = self.ql.today(), self.ql.clock()
-        for fd in obj.formula_fields:
-            expression = fd.compiled_formula
-            if expression is None:
-                continue
+        plan = self._plan(obj)
+        if not plan.formulas:
+            return
+        now = self.ql.clock()
+        today = now.date()
+        for fd, expression in plan.formulas:
             try:
                 value = expression.evaluate(new, prior=old, is_new=old is None, today=today,
                                             now=now)
-                new[fd.name] = coerce_value(fd, value) if value is not None else None
+                new[fd.name] = plan.coerce(fd.name, value) if value is not None else None
             except (ExpressionError, FieldError):
                 new[fd.name] = None
 
     def _check_lookups(self, conn: Connection, ctx: Context, obj: ObjectDef,
-                       old: dict[str, Any] | None, new: dict[str, Any]
+                       old: dict[str, Any] | None, new: dict[str, Any],
+                       pending: list[PendingLookup] | None = None
                        ) -> dict[tuple[str, str], Any]:
         """Each newly set lookup points at a record the caller may read. The same read
         brings the fields the object's rollups keep from that record (`account.industry`)
         under the lock their upkeep needs: {(reach path, id): value}, one round trip less
-        per save."""
+        per save. Lookups to check are added to `pending` instead when it is given."""
         errors: list[tuple[str | None, str]] = []
         reached: dict[tuple[str, str], Any] = {}
-        by_lookup = rollup_upkeep.reaches_by_lookup(self.ql.schema.rollups.get(obj.name, []))
-        for name, fd in obj.all_fields.items():
+        plan = self._plan(obj)
+        for name, fd in plan.lookups:
             value = new.get(name)
-            if not fd.is_lookup or value is None or (old and old.get(name) == value):
+            if value is None or (old and old.get(name) == value):
                 continue
             if fd.system and value == ctx.user_id:
                 continue  # the caller's own id was resolved when the context was built
             target_obj = self.ql.object(fd.reference_to or "")
-            reaches = tuple(by_lookup.get(name, ()))
+            if pending is not None:
+                pending.append((name, target_obj, value))
+                continue
+            reaches = plan.reaches_by_lookup.get(name, ())
             row = conn.execute(self._lookup_check(ctx, target_obj,
                                                   tuple(r.field for r in reaches)),
                                {"_lookup_id": value}).first()
@@ -486,18 +596,43 @@ class WritePipeline:
             raise ValidationError.of(errors)
         return reached
 
+    def _folded_insert(self, ctx: Context, obj: ObjectDef, columns: tuple[str, ...],
+                       pending: list[PendingLookup]) -> tuple[Any, dict[str, Any]]:
+        """PostgreSQL: the INSERT of `columns` as INSERT ... SELECT from the lookups'
+        checks — each a CTE reading the looked-up record as the caller may see it (FOR
+        SHARE when rollups keep its fields) — so it writes nothing when one is missing or
+        hidden, and the checks cost no round trip of their own. Returns the statement and
+        {lookup field: its CTE} (the rollups' riders read reached fields from it)."""
+        plan = self._plan(obj)
+        checks = tuple((name, self._lookup_check(
+            ctx, target, tuple(r.field for r in plan.reaches_by_lookup.get(name, ())),
+            f"_chk_{name}")) for name, target, _ in pending)
+        table = self.ql.schema.table(obj.name)
+        key = ("fold", id(table), columns, checks)
+        found = self._statements.get(key)
+        if found is None:
+            ctes = {name: check.cte(f"chk_{name}") for name, check in checks}
+            joined = _cross_join(list(ctes.values()))
+            rows = select(*[bindparam(f"v_{c}", type_=table.c[c].type) for c in columns]) \
+                .select_from(joined)
+            found = (insert(table).from_select(list(columns), rows), ctes)
+            if len(self._statements) > 4096:
+                self._statements.clear()
+            self._statements[key] = found
+        return found
+
     def _lookup_check(self, ctx: Context, target_obj: ObjectDef,
-                      reached: tuple[str, ...] = ()) -> Any:
+                      reached: tuple[str, ...] = (), param: str = "_lookup_id") -> Any:
         """SELECT id (and the `reached` fields) of a lookup's target as `ctx` may read it,
         built once per (target, caller, fields): the row filter depends on the caller's
-        role, user and team only."""
+        role, user and team only. `param` names the id's parameter."""
         table = self.ql.schema.table(target_obj.name)
         key = ("lookup", id(table), ctx.role, ctx.is_system, ctx.user_id, ctx.subordinate_ids,
-               reached)
+               reached, param)
         stmt = self._statements.get(key)
         if stmt is None:
             stmt = select(table.c.id, *[table.c[f] for f in reached]) \
-                .where(table.c.id == bindparam("_lookup_id"))
+                .where(table.c.id == bindparam(param))
             # Linking to a record needs read access to it; a hidden record reads as missing.
             visible = self.ql.security.row_filter(ctx, target_obj, table)
             if visible is not None:
@@ -512,9 +647,9 @@ class WritePipeline:
     def _check_unique(self, conn: Connection, obj: ObjectDef, old: dict[str, Any] | None,
                       new: dict[str, Any]) -> None:
         table = self.ql.schema.table(obj.name)
-        for name, fd in obj.fields.items():
+        for name, fd in self._plan(obj).unique:
             value = new.get(name)
-            if not fd.unique or value is None or (old and old.get(name) == value):
+            if value is None or (old and old.get(name) == value):
                 continue
             column = table.c[name]
             match = func.lower(column) == value.lower() if fd.unique == "case_insensitive" \
@@ -528,8 +663,8 @@ class WritePipeline:
 
     def _assign_autonumbers(self, conn: Connection, obj: ObjectDef,
                             records: list[dict[str, Any]]) -> None:
-        for fd in obj.fields.values():
-            if fd.type != "autonumber" or not records:
+        for fd in self._plan(obj).autonumbers:
+            if not records:
                 continue
             last = _reserve(conn, obj.name, fd.name, len(records))
             first = last - len(records) + 1
@@ -616,6 +751,10 @@ class WritePipeline:
 
 
 _UNHASHABLE = object()
+# A lookup the write statement checks: (field, looked-up object, id).
+PendingLookup = tuple[str, ObjectDef, Any]
+# Values a trigger cannot change in place: one still the same object is the value coerced.
+_IMMUTABLE = frozenset({str, int, float, bool, Decimal, date, datetime})
 
 
 class _BulkPlan:
@@ -745,6 +884,14 @@ def _reserve(conn: Connection, object_name: str, field_name: str, count: int) ->
         conn.execute(insert(COUNTERS).values(object=object_name, field=field_name, value=count))
         return count
     return int(value)
+
+
+def _cross_join(froms: list[Any]) -> Any:
+    """The checks' rows side by side (each has one row or none): ON true says so."""
+    joined = froms[0]
+    for other in froms[1:]:
+        joined = joined.join(other, true())
+    return joined
 
 
 def _bound(values: dict[str, Any]) -> dict[str, Any]:
