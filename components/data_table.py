@@ -3,7 +3,7 @@
 The grid never holds more than one page. It asks its `fetch` callback for
 `(skip, limit, sort, with_total)` and renders the records with `field_format`; the
 count is only recomputed when the query itself changes, never on a page turn.
-Cells are rendered by one Vue slot that interpolates text (`{{ }}`), never HTML.
+Cells are rendered by data_grid.js, which interpolates text (`{{ }}`), never HTML.
 """
 
 from __future__ import annotations
@@ -27,40 +27,6 @@ SEP = " \u203a "  # between the labels of a path through a lookup
 DASH = "\u2013"
 Fetch = Callable[[int, int, list[tuple[str, str]], bool], Awaitable[QueryResult]]
 
-# One template for every cell: a link, a chip or plain text — always text interpolation.
-CELL_SLOT = r"""
-<q-td :props="props">
-  <a v-if="props.row['_h_' + props.col.name]" :href="props.row['_h_' + props.col.name]"
-     class="no-underline hover:underline"
-     :class="props.col.primary ? 'font-medium text-indigo-700 dark:text-indigo-300'
-                               : 'text-slate-700 dark:text-slate-200'"
-     @click.stop>{{ props.value }}</a>
-  <span v-else-if="props.col.chip && props.value"
-        :class="props.row['_c_' + props.col.name]">{{ props.value }}</span>
-  <span v-else-if="props.value && props.value.length > 40" class="block truncate max-w-80"
-        :title="props.value">{{ props.value }}</span>
-  <template v-else>{{ props.value }}</template>
-</q-td>
-"""
-# Row checkboxes name their record ("Select Acme Corp"); without a name a screen reader
-# hears 50 identical "checkbox, not checked".
-SELECT_SLOT = r"""
-<q-checkbox v-model="props.selected" :dense="props.dense" :color="props.color"
-            :aria-label="'Select ' + (props.row._name || 'this record')" />
-"""
-SELECT_ALL_SLOT = r"""
-<q-checkbox v-model="props.selected" :dense="props.dense" :color="props.color"
-            aria-label="Select all rows on this page" />
-"""
-# Sortable headers are reachable with Tab and sort with Enter or Space, and say how the
-# list is sorted (aria-sort); Quasar's own headers react to the mouse only.
-HEADER_SLOT = r"""
-<q-th :props="props" :tabindex="props.col.sortable ? 0 : undefined"
-      :aria-sort="props.col.sortable ? (props.col.ariaSort || 'none') : undefined"
-      @keydown.enter.prevent="props.col.sortable && props.sort(props.col)"
-      @keydown.space.prevent="props.col.sortable && props.sort(props.col)"
-      >{{ props.col.label }}</q-th>
-"""
 # Up/Down move focus to the same cell of the next/previous row (its link or checkbox), so
 # a keyboard user walks the list like a spreadsheet instead of tabbing through every cell.
 ROW_ARROWS_JS = """(e) => {
@@ -168,6 +134,23 @@ def count_text(total: int | None, capped: bool, singular: str, plural: str) -> s
     return f"{total:,}{'+' if capped else ''} {noun.lower()}"
 
 
+class GridTable(ui.table, component="data_grid.js"):
+    """`ui.table` whose cell, header and selection slots are data_grid.js's own: a cell is
+    a plain <td> there, not a component per cell (see the comment in data_grid.js).
+
+    The server alone sets the pagination (it pages, sorts and counts). `ui.table` listens
+    for QTable's `update:pagination`, which QTable emits once on every mount: the server
+    stored the same values and sent the whole table (all rows) back, and the browser
+    rendered the grid a second time right after the first paint. Without that listener
+    nothing goes back and forth; data_grid.js keeps QTable following the prop."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for key, listener in list(self._event_listeners.items()):
+            if listener.type == "update:pagination":
+                del self._event_listeners[key]
+
+
 class DataTable:
     """`DataTable(obj, columns, fetch)`; call `await reload()` after the query changed."""
 
@@ -193,7 +176,7 @@ class DataTable:
         with ui.column().classes("w-full gap-0 rounded-lg border border-slate-200 "
                                  "dark:border-slate-800 bg-[#fff] dark:bg-slate-900 "
                                  "overflow-hidden"):
-            self.table = ui.table(rows=[], columns=[], row_key="id",
+            self.table = GridTable(rows=[], columns=[], row_key="id",
                                   selection="multiple" if selectable else None,
                                   pagination={"rowsPerPage": self.page_size, "page": 1,
                                               "rowsNumber": 0})
@@ -201,11 +184,6 @@ class DataTable:
                              'table-header-class="text-slate-600 dark:text-slate-300" '
                              'data-testid="list-table"')
             self.table.classes("w-full hotcrm-grid")
-            self.table.add_slot("body-cell", CELL_SLOT)
-            self.table.add_slot("header-cell", HEADER_SLOT)
-            if selectable:
-                self.table.add_slot("body-selection", SELECT_SLOT)
-                self.table.add_slot("header-selection", SELECT_ALL_SLOT)
             self.table.on("rowClick", js_handler=ROW_CLICK_JS)
             self.table.on("keydown", js_handler=ROW_ARROWS_JS)
             self.table.on("request", self._on_request)

@@ -18,13 +18,21 @@ class LazyMenu(ui.menu):
 
     def __init__(self, build: Callable[[], None]) -> None:
         super().__init__()
-        self._build: Callable[[], None] | None = build
+        self._build = build
+        self._built = False
         self.on_value_change(lambda e: self.build() if e.value else None)
 
     def build(self) -> None:
         """Build the content now (idempotent)."""
-        if self._build is None:
+        if self._built:
             return
-        build, self._build = self._build, None
+        self._built = True
         with self:
-            build()
+            self._build()
+
+    def rebuild(self) -> None:
+        """The content's data changed: build it again if it was built (else on opening)."""
+        if self._built:
+            self.clear()
+            self._built = False
+            self.build()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import background_tasks, run, ui
+from nicegui import run, ui
 
 from app import runtime
 from app.events import ChangeEvent
 from app.objectql.context import Context
 from app.objectql.service import ObjectQL
+from components import first_paint
+from components.lazy_menu import LazyMenu
 from components.live_updates import LiveUpdates
 
 MINE = [["user", "=", "$user"]]
@@ -36,11 +38,14 @@ class NotificationBell:
                 'flat round dense aria-label="Notifications" data-testid="notifications"'):
             self.badge = ui.badge("", color="red").props(
                 'floating rounded data-testid="notifications-unread"')
-            self.menu = ui.menu().classes("w-80")
+            # Built when opened (most visits never open it), from the latest read.
+            self.menu = LazyMenu(self._items).classes("w-80")
+        self.latest: list[dict[str, Any]] = []
         self.badge.set_visibility(False)
         # Read in a worker thread like every later refresh: the bell is on every page, so
-        # building a page costs the event loop no database round trip for it.
-        background_tasks.create(self.refresh(), name="notifications")
+        # building a page costs the event loop no database round trip for it. A page
+        # that settles its first paint sends the count in its HTML.
+        first_paint.start(self.refresh(), name="notifications")
         self.live = LiveUpdates(self._concerns, self.refresh, debounce=0.1)
 
     def _concerns(self, event: ChangeEvent) -> bool:  # any thread
@@ -57,19 +62,19 @@ class NotificationBell:
     def show(self, unread: int, latest: list[dict[str, Any]]) -> None:
         self.badge.set_text(str(unread))
         self.badge.set_visibility(bool(unread))
-        self.menu.clear()
-        with self.menu:
-            if not latest:
-                ui.label("No notifications").classes(
-                    "px-4 py-3 text-slate-500 dark:text-slate-400")
-            for note in latest:
-                with ui.menu_item(on_click=lambda note=note: self.open(note)).classes(
-                        "flex-col items-start"):
-                    ui.label(note["title"]).classes(
-                        "text-sm" + ("" if note["read"] else " font-semibold"))
-                    if note["body"]:
-                        ui.label(note["body"]).classes(
-                            "text-xs text-slate-500 dark:text-slate-400")
+        self.latest = latest
+        self.menu.rebuild()
+
+    def _items(self) -> None:
+        if not self.latest:
+            ui.label("No notifications").classes("px-4 py-3 text-slate-500 dark:text-slate-400")
+        for note in self.latest:
+            with ui.menu_item(on_click=lambda note=note: self.open(note)).classes(
+                    "flex-col items-start"):
+                ui.label(note["title"]).classes(
+                    "text-sm" + ("" if note["read"] else " font-semibold"))
+                if note["body"]:
+                    ui.label(note["body"]).classes("text-xs text-slate-500 dark:text-slate-400")
 
     async def open(self, note: dict[str, Any]) -> None:
         if not note["read"]:

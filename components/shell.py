@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from nicegui import app as nicegui_app
-from nicegui import ui
+from nicegui import context, ui
 
 from app import runtime
 from app.auth.user_admin import is_admin
@@ -18,6 +18,36 @@ from components.notifications import notification_bell
 from components.search import global_search
 
 BRAND = "#4f46e5"
+# The page background in the initial CSS (Tailwind's slate-50 / slate-950), not as body
+# classes: `ui.query("body").classes(...)` is sent as JavaScript after the websocket
+# connects, which restyled the whole page after its first paint (and flashed white).
+PAGE_BACKGROUND = """
+body.body--light { background: oklch(98.4% 0.003 247.858); }
+body.body--dark { background: oklch(12.9% 0.042 264.695); }
+"""
+
+
+class NavDrawer(ui.element):
+    """The left navigation: a bare Quasar drawer that the browser alone opens and closes
+    (open above the 768 px breakpoint; the menu button toggles it in the browser).
+
+    `ui.left_drawer(value=None)` asked the browser for the drawer's state after the
+    websocket connected and echoed QDrawer's mount-time `update:modelValue` back: two
+    round trips and a re-render of the whole page right after its first paint, for a
+    state the server never uses."""
+
+    def __init__(self) -> None:
+        client = context.client
+        with client.layout:
+            super().__init__("q-drawer")
+        self.props('show-if-above side=left bordered width=220 breakpoint=768')
+        self.classes("nicegui-drawer")
+        # As ui.left_drawer places itself: a fixed left drawer ("L"), before the page.
+        view = list(client.layout.props["view"])
+        view[4] = "L"
+        client.layout.props["view"] = "".join(view)
+        self.move(target_index=client.layout.default_slot.children.index(
+            client.page_container))
 
 
 def readable_objects(ctx: Context) -> list[ObjectDef]:
@@ -28,14 +58,14 @@ def readable_objects(ctx: Context) -> list[ObjectDef]:
 def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui.column]:
     ui.colors(primary=BRAND)
     dark = ui.dark_mode(value=nicegui_app.storage.user.get("dark", False))
-    ui.query("body").classes("bg-slate-50 dark:bg-slate-950")
+    ui.add_css(PAGE_BACKGROUND)
     ui.page_title(f"{title} · HotCRM")
     install_page_basics()
     with ui.header(elevated=False).classes(
             "bg-[#fff] dark:bg-slate-900 text-slate-800 dark:text-slate-100 border-b "
             "border-slate-200 dark:border-slate-800 h-14 px-3 items-center gap-2 no-wrap"):
         skip_link()
-        ui.button(icon="menu", on_click=lambda: drawer.toggle()).props(
+        menu_button = ui.button(icon="menu").props(
             'flat round dense aria-label="Toggle navigation" aria-controls="main-nav"')
         with ui.link(target="/").classes("flex items-center gap-1 no-underline text-inherit"
                                          ).props('aria-label="HotCRM home"'):
@@ -60,8 +90,9 @@ def frame(ctx: Context, title: str, *, active: str | None = None) -> Iterator[ui
 
                 ui.menu_item("Dark mode", on_click=toggle_dark)
                 ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/auth/logout"))
-    with ui.left_drawer(value=None, bordered=True).props("width=220 breakpoint=768").classes(
-            "bg-[#fff] dark:bg-slate-900 p-2") as drawer:
+    drawer = NavDrawer().classes("bg-[#fff] dark:bg-slate-900 p-2")
+    menu_button.on("click", js_handler=f"() => getElement({drawer.id}).toggle()")
+    with drawer:
         with ui.element("nav").props('id="main-nav" aria-label="Main"').classes(
                 "w-full flex flex-col gap-4"):
             _nav_item("Home", "home", "/", active == "home")

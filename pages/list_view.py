@@ -3,8 +3,6 @@ mass actions and export. State lives in the URL (`view, q, filters, sort`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -14,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app as nicegui_app
-from nicegui import background_tasks, run, ui
+from nicegui import run, ui
 
 from app import fieldtypes
 from app.metadata.models import FieldDef, ObjectDef
@@ -22,6 +20,7 @@ from app.objectql.context import Context
 from app.objectql.errors import ObjectQLError
 from app.objectql.query import parse_filters_param, parse_sort
 from app.objectql.service import QueryResult
+from components import first_paint
 from components.column_chooser import ColumnChooser
 from components.data_table import Column, DataTable, count_text, resolve_column
 from components.filter_builder import FilterBuilder, filter_fields
@@ -191,12 +190,11 @@ async def list_page(request: Request, object_name: str, view: str | None = None,
         state.view = "all" if "all" in views else next(iter(views), None)
     with frame(ctx, obj.display_plural, active=obj.name):
         table = _list_body(state)
-    # Usually the first page is in the initial HTML; a slow query must not hold the page
-    # (or hit the page timeout): after a moment it is sent with the loading bar instead
-    # and the rows follow over the websocket.
-    first = background_tasks.create(table.reload(), name=f"list-{obj.name}")
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(first), timeout=FIRST_PAINT_WAIT)
+    # Usually the first page (and the header's notification count) is in the initial
+    # HTML; a slow query must not hold the page (or hit the page timeout): after a moment
+    # it is sent with the loading bar instead and the rows follow over the websocket.
+    first_paint.start(table.reload(), name=f"list-{obj.name}")
+    await first_paint.settle(FIRST_PAINT_WAIT)
     return None
 
 

@@ -121,3 +121,26 @@ async def test_tampered_session_cookie_is_signed_out(alice: User) -> None:
     response = await alice.http_client.get("/o/account")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+async def test_the_notification_count_is_in_the_list_page_and_its_menu_built_on_opening(
+        alice: User, demo: Demo) -> None:
+    ctx = demo.users["alice"]
+    note = demo.services.ql.insert(Context.system(), "notification", {
+        "user": ctx.user_id, "owner": ctx.user_id, "title": "Bell test: a deal moved",
+        "body": "", "read": False})
+    try:
+        await alice.open("/o/account")
+        [badge] = _by_testid(alice, "notifications-unread")
+        unread, _ = demo.services.ql.count(ctx, "notification", filters=[
+            ["user", "=", "$user"], ["read", "=", False]], cap=99)
+        assert unread >= 1 and badge.visible and badge.text == str(unread), \
+            "the count is read before the page is sent, not pushed after it connects"
+        [bell] = _by_testid(alice, "notifications")
+        [menu] = [m for m in bell.descendants() if isinstance(m, ui.menu)]
+        assert not [i for i in menu.descendants() if isinstance(i, ui.menu_item)], \
+            "the notifications are listed when the menu first opens, not with every page"
+        menu.value = True
+        await alice.should_see("Bell test: a deal moved")
+    finally:
+        demo.services.ql.delete(Context.system(), "notification", note["id"])

@@ -74,3 +74,25 @@ def test_one_code_object_with_other_defaults_is_not_confused() -> None:
 def test_installed_where_nicegui_calls_it() -> None:
     nicegui_speedups.install()
     assert helpers.expects_arguments is expects_arguments
+
+
+@pytest.mark.parametrize("text", [
+    "", "plain", "a & b < c > d `e` $f", "&amp; already", "&&<<>>``$$", "ünïcødé ✓ &#96;",
+    '{"1": {"tag": "div", "text": "</script><script>alert(`x${1}`)</script>"}}',
+])
+def test_the_html_escape_of_element_json_is_nicegui_s(text: str) -> None:
+    from nicegui.client import HTML_ESCAPE_TABLE
+
+    assert nicegui_speedups.escape_for_html(text) == text.translate(HTML_ESCAPE_TABLE)
+
+
+def test_client_json_dumps_still_gives_the_same_json() -> None:
+    from nicegui import client
+    from nicegui import json as nicegui_json
+
+    nicegui_speedups.install()
+    value = {"a": [1, "x<y>&`$"], "b": None}
+    assert client.json.dumps(value) == nicegui_json.dumps(value)
+    assert client.json.loads(nicegui_json.dumps(value)) == value
+    assert client.json.dumps(value).translate({ord("a"): "A"}) == \
+        nicegui_json.dumps(value).translate({ord("a"): "A"})
