@@ -46,8 +46,11 @@ class RedisRelay:
         self._backoff = backoff_seconds
         self._publisher = redis.Redis.from_url(redis_url, socket_timeout=1,
                                                socket_connect_timeout=1)
+        # Named, so CLIENT LIST tells an operator (and the tests) which process listens.
+        self.listener_name = f"hotcrm-events-{self.origin[:12]}"
         self._listener = redis.Redis.from_url(redis_url, socket_connect_timeout=1,
-                                              health_check_interval=5)
+                                              health_check_interval=5,
+                                              client_name=self.listener_name)
         self._stop = threading.Event()
         self.connected = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="hotcrm-redis-relay",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -14,6 +15,26 @@ from app.api import offload
 from app.config import WORKER_THREADS
 
 who: ContextVar[str] = ContextVar("who", default="nobody")
+T = TypeVar("T")
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`asyncio.run(main())` on a thread of its own: an earlier test of the session (the
+    NiceGUI user fixture) may leave an event loop set on this one."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(main()))
+        except BaseException as exc:  # handed to the test below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 @pytest.fixture
@@ -26,11 +47,11 @@ def pool_of_two() -> Iterator[None]:
 def test_work_runs_off_the_loop_with_the_callers_context(pool_of_two: None) -> None:
     async def main() -> tuple[str, str, str]:
         who.set("request 7")
+        loop_thread = threading.current_thread().name
         return await offload.off_loop(
             lambda: (threading.current_thread().name, who.get(), loop_thread))
 
-    loop_thread = threading.current_thread().name
-    thread, seen, loop = asyncio.run(main())
+    thread, seen, loop = _run(main)
     assert thread.startswith("hotcrm-db") and thread != loop
     assert seen == "request 7"  # log lines written in the pool carry the request id
 
@@ -52,7 +73,7 @@ def test_at_most_the_configured_number_of_calls_run_at_once(pool_of_two: None) -
     async def main() -> None:
         await asyncio.gather(*(offload.off_loop(work) for _ in range(8)))
 
-    asyncio.run(main())
+    _run(main)
     assert peak == 2
 
 
@@ -60,5 +81,8 @@ def test_an_error_reaches_the_endpoint(pool_of_two: None) -> None:
     def fail() -> None:
         raise LookupError("no such record")
 
+    async def main() -> None:
+        await offload.off_loop(fail)
+
     with pytest.raises(LookupError, match="no such record"):
-        asyncio.run(offload.off_loop(fail))
+        _run(main)
