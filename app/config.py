@@ -9,7 +9,7 @@ from pathlib import Path
 
 DATA_DIR = Path(os.environ.get("HOTCRM_DATA_DIR", "data"))
 LOGIN_ATTEMPTS_PER_ADDRESS = 30  # per minute, per client IP, across all emails
-WORKER_THREADS = 4  # see Settings.worker_threads
+WORKER_THREADS = 2  # see Settings.worker_threads and docs/decisions.md
 
 
 def _secret_key() -> str:

@@ -78,8 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _limit_worker_threads(threads: int) -> None:
-    """At most HOTCRM_WORKER_THREADS (default 4) requests run their database work at once,
-    in the REST endpoints' pool (`off_loop`) and in AnyIO's.
+    """At most HOTCRM_WORKER_THREADS (default 2) requests run their database work at once
+    in the REST endpoints' pool (`off_loop`), and as many in AnyIO's (exports, dashboards,
+    the other plain `def` routes), so a slow export never holds up a record read.
 
     FastAPI runs every plain `def` endpoint (and our `run_in_threadpool` calls) in
     AnyIO's pool of 40 threads; under 16 concurrent REST reads, 16 threads took turns at
