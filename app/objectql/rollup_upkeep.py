@@ -165,21 +165,14 @@ def _reached(conn: Connection, rollups: list[tuple[RollupSpec, Table]],
                            [r for pair in changes for r in pair if r is not None], known)
 
 
-def insert_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
-                  record: dict[str, Any], table_of: TableOf | None = None,
-                  known: dict[tuple[str, str], Any] | None = None
-                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """PostgreSQL: a new record's +1 to each rollup as statements to run as data-modifying
-    CTEs of the record's own INSERT (audit.write_with_entry), and their parameters — the
-    record, its audit entry and its rollups in one round trip instead of one each. An
-    insert only adds to groups, so no group can empty and no delete has to follow."""
-    return InsertRiders(rollups)(conn, record, table_of, known)
-
-
 class InsertRiders:
-    """`insert_riders` for one object's rollups, with what does not depend on the record
-    (the statements, their parameter names, the reaches) worked out once: the write
-    path keeps one per object definition (write_plan.py)."""
+    """PostgreSQL: a new record's +1 to each of its object's rollups as statements to run
+    as data-modifying CTEs of the record's own INSERT (audit.write_with_entry), and their
+    parameters — the record, its audit entry and its rollups in one round trip instead of
+    one each. An insert only adds to groups, so no group can empty and no delete has to
+    follow. What does not depend on the record (the statements, their parameter names,
+    the reaches) is worked out once: the write path keeps one per object definition
+    (write_plan.py)."""
 
     def __init__(self, rollups: Iterable[tuple[RollupSpec, Table]]):
         self.rollups = list(rollups)
@@ -264,13 +257,17 @@ def _folded_rider(spec: RollupSpec, table: Table, prefix: str, folded: dict[str,
     if not sources:
         return _rider(spec, table, prefix, [*spec.key_columns, *measures])
     columns += [bindparam(prefix + name, type_=table.c[name].type) for name in measures]
-    froms = list(dict.fromkeys(sources))
-    joined = froms[0]
-    for other in froms[1:]:  # one row each (or none): side by side
-        joined = joined.join(other, true())
-    rows = select(*columns).select_from(joined)
+    rows = select(*columns).select_from(side_by_side(list(dict.fromkeys(sources))))
     stmt = postgresql.insert(table).from_select([*spec.key_columns, *measures], rows)
     return _adding(stmt, spec, table, measures).returning(literal_column("1"))
+
+
+def side_by_side(froms: list[Any]) -> Any:
+    """FROM items of one row each (or none) joined side by side: ON true says so."""
+    joined = froms[0]
+    for other in froms[1:]:
+        joined = joined.join(other, true())
+    return joined
 
 
 def _rider(spec: RollupSpec, table: Table, prefix: str, columns: list[str]) -> Any:

@@ -23,7 +23,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -251,10 +250,11 @@ class WritePipeline:
         riders: tuple[Any, ...] = ()
         rider_params: dict[str, Any] = {}
         emptied: list[rollup_upkeep.Emptied] = []
-        rolls_along = conn.dialect.name == "postgresql" and bool(self._plan(obj).rollups)
+        rollups = self._plan(obj).rollups
+        rolls_along = conn.dialect.name == "postgresql" and bool(rollups)
         if rolls_along:  # the rollups' upserts in the UPDATE's own statement
             riders, rider_params, emptied = rollup_upkeep.update_riders(
-                conn, self._plan(obj).rollups, old, new, self._version_guard(obj),
+                conn, rollups, old, new, self._version_guard(obj),
                 self.ql.schema.table, reached)
         written = audit.write_with_entry(
             conn, self._statement("update", obj, tuple(values)),
@@ -294,8 +294,13 @@ class WritePipeline:
         if guard is None:
             guard = exists().where(table.c.id == bindparam("_key_id"),
                                    table.c.version == bindparam("_key_version"))
-            self._statements[key] = guard
+            self._keep(key, guard)
         return guard
+
+    def _keep(self, key: tuple[Any, ...], statement: Any) -> None:
+        if len(self._statements) > 4096:  # callers sending ever new column sets
+            self._statements.clear()
+        self._statements[key] = statement
 
     def _statement(self, kind: str, obj: ObjectDef, columns: tuple[str, ...]) -> Any:
         """INSERT (or versioned UPDATE) of `columns`, built once per column set: the same
@@ -308,9 +313,7 @@ class WritePipeline:
             stmt = insert(table).values(values) if kind == "insert" else \
                 update(table).where(table.c.id == bindparam("_key_id"),
                                     table.c.version == bindparam("_key_version")).values(values)
-            if len(self._statements) > 4096:
-                self._statements.clear()
-            self._statements[key] = stmt
+            self._keep(key, stmt)
         return stmt
 
     # -- delete ----------------------------------------------------------------------------
@@ -612,13 +615,11 @@ class WritePipeline:
         found = self._statements.get(key)
         if found is None:
             ctes = {name: check.cte(f"chk_{name}") for name, check in checks}
-            joined = _cross_join(list(ctes.values()))
+            joined = rollup_upkeep.side_by_side(list(ctes.values()))
             rows = select(*[bindparam(f"v_{c}", type_=table.c[c].type) for c in columns]) \
                 .select_from(joined)
             found = (insert(table).from_select(list(columns), rows), ctes)
-            if len(self._statements) > 4096:
-                self._statements.clear()
-            self._statements[key] = found
+            self._keep(key, found)
         return found
 
     def _lookup_check(self, ctx: Context, target_obj: ObjectDef,
@@ -639,9 +640,7 @@ class WritePipeline:
                 stmt = stmt.where(visible)
             if reached:  # as rollup_upkeep reads them: FOR SHARE (see _reached_values)
                 stmt = stmt.with_for_update(read=True, of=table)
-            if len(self._statements) > 4096:
-                self._statements.clear()
-            self._statements[key] = stmt
+            self._keep(key, stmt)
         return stmt
 
     def _check_unique(self, conn: Connection, obj: ObjectDef, old: dict[str, Any] | None,
@@ -663,9 +662,9 @@ class WritePipeline:
 
     def _assign_autonumbers(self, conn: Connection, obj: ObjectDef,
                             records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
         for fd in self._plan(obj).autonumbers:
-            if not records:
-                continue
             last = _reserve(conn, obj.name, fd.name, len(records))
             first = last - len(records) + 1
             for offset, record in enumerate(records):
@@ -884,14 +883,6 @@ def _reserve(conn: Connection, object_name: str, field_name: str, count: int) ->
         conn.execute(insert(COUNTERS).values(object=object_name, field=field_name, value=count))
         return count
     return int(value)
-
-
-def _cross_join(froms: list[Any]) -> Any:
-    """The checks' rows side by side (each has one row or none): ON true says so."""
-    joined = froms[0]
-    for other in froms[1:]:
-        joined = joined.join(other, true())
-    return joined
 
 
 def _bound(values: dict[str, Any]) -> dict[str, Any]:
