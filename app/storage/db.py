@@ -38,6 +38,9 @@ def make_engine(url: str, *, synchronous_commit: str | None = None,
     kwargs.setdefault("max_overflow", 20)
     if parsed.get_driver_name() == "psycopg":
         _let_psycopg_cache_long_statements()
+        from app.storage.pg_cursor import LazyDescriptionCursor
+        kwargs.setdefault("connect_args", {}).setdefault("cursor_factory",
+                                                         LazyDescriptionCursor)
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         idle = IDLE_PING_SECONDS if idle_ping_seconds is None else idle_ping_seconds
