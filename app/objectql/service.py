@@ -93,13 +93,13 @@ class ObjectQL:
                  security: SecurityPolicy | None = None, events: EventBus | None = None,
                  clock: Callable[[], datetime] | None = None):
         self.engine = engine
-        # Reads outside a save run in autocommit: under PostgreSQL's READ COMMITTED every
-        # statement takes its own snapshot anyway, so BEGIN and ROLLBACK were two round
-        # trips per read that bought nothing. SQLite gets the same rule (each statement
-        # its own snapshot; `hotcrm_read` makes db._sqlite_begin skip the BEGIN): the BEGIN
-        # was a tenth of the CPU of a GET of one record.
-        self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT") \
-            if engine.dialect.name == "postgresql" else engine.execution_options(hotcrm_read=True)
+        # Reads outside a save run in autocommit (see ReadRouting.connect): under
+        # PostgreSQL's READ COMMITTED every statement takes its own snapshot anyway, so
+        # BEGIN and ROLLBACK were two round trips per read that bought nothing. SQLite gets
+        # the same rule (each statement its own snapshot; `hotcrm_read` makes
+        # db._sqlite_begin skip the BEGIN): the BEGIN was a tenth of a GET one's CPU.
+        self._read_engine = engine if engine.dialect.name == "postgresql" \
+            else engine.execution_options(hotcrm_read=True)
         self.security: SecurityPolicy = security or OpenSecurity()
         attach = getattr(self.security, "attach", None)
         if attach is not None:
