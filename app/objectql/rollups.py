@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
     case,
@@ -155,6 +156,20 @@ def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
     """The aggregate's rows from a rollup, or None when no rollup can give them. `conn`:
     the caller's connection, when it holds one (a second checkout per request could wait
     forever on a pool that every request holds one connection of)."""
+    stmt = statement(ql, ctx, obj, group_by, aggregate, filters, sort, limit)
+    if stmt is None:
+        return None
+    if conn is not None:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+    with ql._reading() as own:
+        return [dict(r._mapping) for r in own.execute(stmt)]
+
+
+def statement(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
+              aggregate: dict[str, tuple[str, str]], filters: list[Any], sort: Any,
+              limit: int) -> Select[Any] | None:
+    """The statement that reads the aggregate from a rollup (the same object each time
+    for the same caller and query), or None when no rollup can give it."""
     candidates = ql.schema.rollups.get(obj.name)
     if not candidates:
         return None
@@ -181,12 +196,7 @@ def answer(ql: ObjectQL, ctx: Context, obj: ObjectDef, group_by: list[str],
         except _Unservable:
             stmt = None
         ql._remember(key, stmt, obj)
-    if stmt is None:
-        return None
-    if conn is not None:
-        return [dict(r._mapping) for r in conn.execute(stmt)]
-    with ql._reading() as own:
-        return [dict(r._mapping) for r in own.execute(stmt)]
+    return stmt
 
 
 _MISSING = object()

@@ -84,6 +84,8 @@ class _Tx:
 # up to SCAN_MAX_ROWS rows is found sooner by walking the primary key than via the index.
 COMMON_TERM_MATCHES = 1000
 SCAN_MAX_ROWS = 100
+# The column a rollup's count rides in on a list page's statement (see ObjectQL._with_total).
+TOTAL_COLUMN = "_hotcrm_total"
 
 _current_tx: ContextVar[_Tx | None] = ContextVar("hotcrm_tx", default=None)
 
@@ -379,8 +381,21 @@ class ObjectQL:
                 if key is not None:
                     self._remember(key, plan, obj)
             searching = bool(search and search.strip())
-            records = _rows(conn, plan.statement, params, searching,
-                            searching and walks_searched_order(obj, sort_spec))
+            # A total a rollup can give rides along in the page's own statement: one
+            # round trip instead of two (see _with_total).
+            total_stmt = self._rollup_count_statement(ctx, obj, filters, search) \
+                if with_total else None
+            riding: int | None = None
+            if total_stmt is not None:
+                records = _rows(conn, self._with_total(obj, plan.statement, total_stmt),
+                                params, False, False)
+                if records:
+                    riding = int(records[0][TOTAL_COLUMN] or 0)
+                    for record in records:
+                        del record[TOTAL_COLUMN]
+            else:
+                records = _rows(conn, plan.statement, params, searching,
+                                searching and walks_searched_order(obj, sort_spec))
             if plan.fallback is not None and len(records) < limit:
                 # Too few matches among the newest rows: the term is rare, so fetch its
                 # matches through the trigram index rather than walk the whole key.
@@ -389,11 +404,12 @@ class ObjectQL:
                 records = [_nest(record) for record in records]
             result = QueryResult(records)
             if with_total:
-                if skip == 0 and len(records) < limit:
+                if riding is not None:
+                    result.total = riding
+                elif skip == 0 and len(records) < limit:
                     result.total = len(records)
-                elif (counted := self._rollup_count(ctx, obj, filters, search, conn)) \
-                        is not None:
-                    result.total = counted
+                elif total_stmt is not None:  # a page past the end: the rollup alone
+                    result.total = int(conn.execute(total_stmt).scalar_one() or 0)
                 else:
                     count_stmt = plan.count_statement
                     cap = SEARCH_COUNT_CAP if searching else COUNT_CAP
@@ -547,8 +563,11 @@ class ObjectQL:
         obj = self.object(object_name)
         self.security.check_object(ctx, obj, "read")
         filters = list(filters or [])
-        counted = self._rollup_count(ctx, obj, filters, search)
-        if counted is not None:  # exact, but the caller asked for at most `cap`
+        total_stmt = self._rollup_count_statement(ctx, obj, filters, search)
+        if total_stmt is not None:
+            with self._reading() as conn:
+                counted = int(conn.execute(total_stmt).scalar_one() or 0)
+            # Exact, but the caller asked for at most `cap`.
             return (cap, True) if counted > cap else (counted, False)
         shaped = None if searching else filter_shape(filters, ctx.user_id)
         # A reusable statement per shape, as find() has (see plans.py).
@@ -573,19 +592,27 @@ class ObjectQL:
             n = conn.execute(plan.statement, params).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
 
-    def _rollup_count(self, ctx: Context, obj: ObjectDef, filters: list[Any],
-                      search: str | None, conn: Connection | None = None) -> int | None:
-        """The exact row count from a rollup (app/storage/rollups.py: list views whose
-        filters are owner and picklist conditions have one), or None when none can give
-        it — then the records are counted, up to the cap."""
+    def _rollup_count_statement(self, ctx: Context, obj: ObjectDef, filters: list[Any],
+                                search: str | None) -> Any | None:
+        """The statement reading the exact row count from a rollup (app/storage/rollups.py:
+        list views whose filters are owner and picklist conditions have one), or None when
+        none can give it — then the records are counted, up to the cap."""
         if (search and search.strip()) or not self._schema.rollups.get(obj.name):
             return None
         check_filters(filters)
-        found = rollups.answer(self, ctx, obj, [], {"n": ("count", "id")}, filters, None, 1,
-                               conn)
-        if found is None:
-            return None
-        return int(found[0]["n"] or 0) if found else 0
+        return rollups.statement(self, ctx, obj, [], {"n": ("count", "id")}, filters, None, 1)
+
+    def _with_total(self, obj: ObjectDef, page: Any, total: Any) -> Any:
+        """`page` with the rollup's count as one more column (TOTAL_COLUMN): an
+        uncorrelated scalar subquery, which both databases evaluate once per statement.
+        Built once per (page, count) pair; the key holds both statements, so neither id
+        can be reused while the combination is cached."""
+        key = ("with_total", id(obj), obj.name, page, total)
+        combined = self._plans.get(key)
+        if combined is None:
+            combined = page.add_columns(total.scalar_subquery().label(TOTAL_COLUMN))
+            self._remember(key, combined, obj)
+        return combined
 
     def find_one(self, ctx: Context, object_name: str, **kwargs: Any) -> dict[str, Any] | None:
         records = self.find(ctx, object_name, limit=1, **kwargs).records

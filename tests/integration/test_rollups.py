@@ -491,6 +491,10 @@ def test_list_counts_from_rollups_equal_the_records(
     page = ql.find(ctx, "opportunity", fields=["id"], filters=conditions, limit=1,
                    with_total=True)
     assert page.total == len(records) and not page.total_capped
+    # A page past the end has no row to carry the total: the rollup answers alone.
+    beyond = ql.find(ctx, "opportunity", fields=["id"], filters=conditions, limit=1,
+                     skip=len(records) + 1, with_total=True)
+    assert beyond.records == [] and beyond.total == len(records)
 
 
 def test_a_list_count_reads_the_rollup_not_the_records(ql: Any, world: dict[str, Any]) -> None:
@@ -513,6 +517,8 @@ def test_a_list_count_reads_the_rollup_not_the_records(ql: Any, world: dict[str,
     assert total == 3
     counts = [s for s in statements if "count" in s.lower() or "sum(" in s.lower()]
     assert counts and all("rollup_opportunity" in s for s in counts), statements
+    # The total rides in the page's own statement: one round trip for page and total.
+    assert len(statements) == 1 and "FROM opportunity" in statements[0], statements
 
 
 @pytest.mark.parametrize("filters", [
