@@ -149,4 +149,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
     # +25 % req/s; docs/decisions.md).
     gc.collect()
     gc.freeze()
-    uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
+    from app.http_protocol import CoalescingHttpToolsProtocol
+
+    uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False,
+                http=CoalescingHttpToolsProtocol)
