@@ -36,7 +36,11 @@ class RecordingTransport(asyncio.Transport):
         return {"peername": ("127.0.0.1", 5000)}.get(name, default)
 
 
-async def test_a_head_and_its_body_go_out_in_one_write() -> None:
+def test_a_head_and_its_body_go_out_in_one_write() -> None:
+    asyncio.run(_test_a_head_and_its_body_go_out_in_one_write())
+
+
+async def _test_a_head_and_its_body_go_out_in_one_write() -> None:
     raw = RecordingTransport()
     out = CoalescingTransport(raw, asyncio.get_running_loop())
     out.write(HEAD)
@@ -47,7 +51,11 @@ async def test_a_head_and_its_body_go_out_in_one_write() -> None:
     assert raw.writes == [HEAD + b"hello"]
 
 
-async def test_a_head_without_a_body_goes_out_after_one_loop_turn() -> None:
+def test_a_head_without_a_body_goes_out_after_one_loop_turn() -> None:
+    asyncio.run(_test_a_head_without_a_body_goes_out_after_one_loop_turn())
+
+
+async def _test_a_head_without_a_body_goes_out_after_one_loop_turn() -> None:
     raw = RecordingTransport()
     out = CoalescingTransport(raw, asyncio.get_running_loop())
     out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
@@ -56,7 +64,11 @@ async def test_a_head_without_a_body_goes_out_after_one_loop_turn() -> None:
     assert raw.writes == [b"HTTP/1.1 204 No Content\r\n\r\n"]
 
 
-async def test_closing_sends_the_held_head_first() -> None:
+def test_closing_sends_the_held_head_first() -> None:
+    asyncio.run(_test_closing_sends_the_held_head_first())
+
+
+async def _test_closing_sends_the_held_head_first() -> None:
     raw = RecordingTransport()
     out = CoalescingTransport(raw, asyncio.get_running_loop())
     out.write(HEAD)
@@ -66,7 +78,11 @@ async def test_closing_sends_the_held_head_first() -> None:
     assert raw.writes == [HEAD]  # not written twice, not written after close
 
 
-async def test_other_bytes_pass_straight_through_in_order() -> None:
+def test_other_bytes_pass_straight_through_in_order() -> None:
+    asyncio.run(_test_other_bytes_pass_straight_through_in_order())
+
+
+async def _test_other_bytes_pass_straight_through_in_order() -> None:
     raw = RecordingTransport()
     out = CoalescingTransport(raw, asyncio.get_running_loop())
     out.write(b"\x81\x05hello")  # a websocket frame
