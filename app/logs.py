@@ -31,6 +31,13 @@ def new_request_id() -> str:
     return f"{_PROCESS_PREFIX}{next(_numbers):016x}"  # 32 characters, as uuid4().hex
 
 
+def request_id_for(headers: dict[bytes, bytes]) -> str:
+    """The id a request's log lines carry: the caller's X-Request-ID when it is usable
+    (a proxy's, so one id follows the request across services), else a new one."""
+    claimed = headers.get(b"x-request-id", b"").decode("latin-1")
+    return claimed if _VALID_ID.fullmatch(claimed) else new_request_id()
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
@@ -64,9 +71,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        claimed = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode(
-            "latin-1")
-        rid = claimed if _VALID_ID.fullmatch(claimed) else new_request_id()
+        rid = request_id_for(dict(scope.get("headers") or []))
         token = request_id.set(rid)
 
         async def send_with_id(message: dict[str, Any]) -> None:

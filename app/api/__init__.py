@@ -12,6 +12,7 @@ from app import runtime
 
 def install(app: FastAPI) -> None:
     from app.api.errors import install_api_fallback, install_error_handlers
+    from app.api.fast_reads import FastReadsMiddleware
     from app.api.health import router as health_router
     from app.api.metrics import RequestTimingMiddleware
     from app.api.metrics import router as metrics_router
@@ -34,7 +35,8 @@ def install(app: FastAPI) -> None:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OidcSessionMiddleware)  # its own cookie, /auth/oidc/ only
     app.add_middleware(RequestTimingMiddleware)  # times everything below it
-    app.add_middleware(RequestIdMiddleware)  # outermost: every log line has its request
+    app.add_middleware(RequestIdMiddleware)  # every log line has its request
+    app.add_middleware(FastReadsMiddleware)  # outermost: the two reads, without the rest
     app.include_router(metrics_router)
     app.include_router(health_router)
     app.include_router(auth_router)
