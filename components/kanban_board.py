@@ -55,8 +55,7 @@ CSS = """
 .kb-body { flex: 1; overflow-y: auto; padding: 0 8px 8px; display: flex;
   flex-direction: column; gap: 6px; }
 .kb-card { background: #fff; border: 1px solid #e2e8f0; border-radius: 6px;
-  padding: 8px 10px; box-shadow: 0 1px 1px rgb(15 23 42 / .04);
-  content-visibility: auto; contain-intrinsic-size: auto 74px; }
+  padding: 8px 10px; box-shadow: 0 1px 1px rgb(15 23 42 / .04); }
 .kb-card:hover, .kb-card:focus-within { border-color: #94a3b8; }
 .kb-card[draggable=true] { cursor: grab; }
 .kb-dragging { opacity: .45; }
