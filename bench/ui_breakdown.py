@@ -60,6 +60,13 @@ PROBE_TEMPLATE = """
       if (!document.querySelector('[aria-busy="true"]')) mark('complete');
     }
   }).observe(document, {childList: true, subtree: true});
+  const seen = () => {  // what Playwright calls visible: a box, and not visibility:hidden
+    const e = document.querySelector('ROWS');
+    if (e && e.getBoundingClientRect().height > 0 && e.checkVisibility({visibilityProperty: true})) {
+      mark('visible');
+    } else requestAnimationFrame(seen);
+  };
+  requestAnimationFrame(seen);
 })();
 """
 
@@ -221,6 +228,7 @@ def main() -> int:
                  ("HTML parsed (domInteractive)", med("dom_interactive", "nav")),
                  ("first element mounted in #app", med("app_first_element")),
                  (f"first {READY} in the DOM", med("rows")),
+                 (f"first {READY} visible (checked each frame)", med("visible")),
                  ("... and nothing aria-busy (e.g. the board's later cards)",
                   med("complete")),
                  ("DOMContentLoaded done", med("dcl", "nav")),
