@@ -62,7 +62,8 @@ PROBE_TEMPLATE = """
   }).observe(document, {childList: true, subtree: true});
   const seen = () => {  // what Playwright calls visible: a box, and not visibility:hidden
     const e = document.querySelector('ROWS');
-    if (e && e.getBoundingClientRect().height > 0 && e.checkVisibility({visibilityProperty: true})) {
+    if (e && e.getBoundingClientRect().height > 0
+        && e.checkVisibility({visibilityProperty: true})) {
       mark('visible');
     } else requestAnimationFrame(seen);
   };

@@ -3,7 +3,7 @@
 // All text goes through {{ }} / attribute bindings, so user content is never HTML.
 //
 // First paint: a column mounts with the cards a screen shows (FIRST_CARDS) and renders
-// the rest in a task of its own right after the browser painted them (`aria-busy` is
+// the rest right after the browser painted them, a column per frame (`aria-busy` is
 // true until then); the 350 cards of a board were ~60 % of its mount, layout and paint.
 // v-memo: NiceGUI renders every element below a layout change again with fresh handler
 // closures (QLayout measures its header right after mounting); with the same props and
@@ -14,6 +14,18 @@
 // [card id, stage]; the server saves it exactly like a drop (same trigger, same dialog
 // when the stage needs more, same announcement) and puts focus back on the card.
 const FIRST_CARDS = 15;
+
+// The columns' remaining cards, one column per frame after the first paint: one task of
+// ~250 cards kept the page from answering input (or a test's check) for its length.
+const later = [];
+function renderLater(show) {
+  later.push(show);
+  if (later.length === 1) requestAnimationFrame(() => setTimeout(renderNext));
+}
+function renderNext() {
+  later.shift()();
+  if (later.length) requestAnimationFrame(() => setTimeout(renderNext));
+}
 
 export default {
   template: `
@@ -95,7 +107,7 @@ export default {
   mounted() {
     // After the frame with the first cards is painted (a timeout from the frame's
     // callback runs after it), not before: the rest never delays the first paint.
-    if (this.pending) requestAnimationFrame(() => setTimeout(() => { this.pending = false; }));
+    if (this.pending) renderLater(() => { this.pending = false; });
   },
   computed: {
     headId() {
