@@ -2,12 +2,17 @@
 
 Usage: python bench/ui_breakdown.py [--database-url sqlite:///data/large.db] [--runs 7]
                                     [--user admin] [--path /o/opportunity] [--profile-js]
+                                    [--ready SELECTOR] [--trace]
+
+`--path /o/opportunity/kanban` traces the board (the ready selector follows the path:
+the first card instead of the first table row, unless `--ready` says otherwise).
 
 Starts `hotcrm run` (never modifies data), signs in, warms the page up, then loads it
 `--runs` times and prints medians, from the navigation start, of:
   - request → first byte (the server building the page) and the HTML's size,
   - the HTML parsed (domInteractive) and the deferred scripts run (DOMContentLoaded),
-  - the first table row in the DOM (Vue mounted the page), the websocket opened,
+  - the first table row (or card) in the DOM (Vue mounted the page), the websocket
+    opened, and how many messages (and bytes) it carried once connected,
 plus every static file the page loads: size, whether the browser cache served it, and
 its Cache-Control and Content-Encoding. `--profile-js` adds the browser's JavaScript
 self time by script for one load (Chrome DevTools Profiler).
@@ -26,10 +31,11 @@ from typing import Any
 from app.devserver import CHROMIUM_ARGS, chromium_path, running_server, sign_in
 
 ROWS = '[data-testid="list-table"] tbody tr'
+CARDS = "[data-card-id]"
 
 # Marks, in ms since the navigation started: when the first row appears in the DOM and
 # when the websocket is created, opens and gets its first message.
-PROBE_JS = """
+PROBE_TEMPLATE = """
 (() => {
   const t = window.__probe = {};
   const mark = (k) => { if (!(k in t)) t[k] = performance.now(); };
@@ -38,17 +44,36 @@ PROBE_JS = """
     const ws = new Native(...args);
     mark('ws_created');
     ws.addEventListener('open', () => mark('ws_open'));
-    ws.addEventListener('message', () => mark('ws_first_message'));
+    t.ws_messages = 0; t.ws_bytes = 0;
+    ws.addEventListener('message', (m) => {
+      mark('ws_first_message'); t.ws_messages += 1;
+      t.ws_bytes += typeof m.data === 'string' ? m.data.length : (m.data.byteLength || 0);
+    });
     return ws;
   };
   Object.assign(window.WebSocket, Native);
   window.WebSocket.prototype = Native.prototype;
   new MutationObserver(() => {
     if (document.querySelector('#app *')) mark('app_first_element');
-    if (document.querySelector('ROWS')) mark('rows');
+    if (document.querySelector('ROWS')) {
+      mark('rows');
+      if (!document.querySelector('[aria-busy="true"]')) mark('complete');
+    }
   }).observe(document, {childList: true, subtree: true});
+  const seen = () => {  // what Playwright calls visible: a box, and not visibility:hidden
+    const e = document.querySelector('ROWS');
+    if (e && e.getBoundingClientRect().height > 0
+        && e.checkVisibility({visibilityProperty: true})) {
+      mark('visible');
+    } else requestAnimationFrame(seen);
+  };
+  requestAnimationFrame(seen);
 })();
-""".replace("ROWS", ROWS.replace('"', '\\"'))
+"""
+
+
+def probe_js(ready: str) -> str:
+    return PROBE_TEMPLATE.replace("ROWS", ready.replace('"', '\\"'))
 
 COLLECT_JS = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
@@ -65,11 +90,15 @@ COLLECT_JS = """() => {
 }"""
 
 
+READY = ROWS
+
+
 def load_once(page: Any, url: str) -> dict[str, Any]:
     page.goto(url, wait_until="commit")
-    page.locator(ROWS).first.wait_for(timeout=30_000)
+    page.locator(READY).first.wait_for(timeout=30_000)
     page.wait_for_function("() => window.__probe && window.__probe.ws_first_message",
                            timeout=30_000)
+    page.wait_for_timeout(300)  # what the server sends after connect has arrived
     return dict(page.evaluate(COLLECT_JS))
 
 
@@ -168,7 +197,10 @@ def main() -> int:
     parser.add_argument("--path", default="/o/opportunity")
     parser.add_argument("--profile-js", action="store_true")
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--ready", help="CSS selector of the page being usable")
     args = parser.parse_args()
+    global READY
+    READY = args.ready or (CARDS if args.path.rstrip("/").endswith("/kanban") else ROWS)
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="hotcrm-uibreak-") as tmp, \
@@ -181,7 +213,7 @@ def main() -> int:
         sign_in(page, base, args.user)
         headers: dict[str, dict[str, str]] = {}
         page.on("response", lambda r: headers.__setitem__(r.url, r.headers))
-        page.add_init_script(PROBE_JS)
+        page.add_init_script(probe_js(READY))
         url = base + args.path
         load_once(page, url)  # warm-up: static files into the browser cache
         first_resources = load_once(page, url)["resources"]
@@ -196,12 +228,17 @@ def main() -> int:
                  ("HTML received", med("html_end", "nav")),
                  ("HTML parsed (domInteractive)", med("dom_interactive", "nav")),
                  ("first element mounted in #app", med("app_first_element")),
-                 ("first table row in the DOM", med("rows")),
+                 (f"first {READY} in the DOM", med("rows")),
+                 (f"first {READY} visible (checked each frame)", med("visible")),
+                 ("... and nothing aria-busy (e.g. the board's later cards)",
+                  med("complete")),
                  ("DOMContentLoaded done", med("dcl", "nav")),
                  ("websocket created", med("ws_created")),
                  ("websocket open", med("ws_open")),
                  ("first websocket message", med("ws_first_message")),
-                 ("load event done", med("load", "nav"))]
+                 ("load event done", med("load", "nav")),
+                 ("websocket messages received (count)", med("ws_messages")),
+                 ("websocket bytes received", med("ws_bytes"))]
         for name, value in steps:
             print(f"  {value:7.1f}  {name}")
         html = runs[-1]["nav"]

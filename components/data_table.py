@@ -8,6 +8,7 @@ Cells are rendered by data_grid.js, which interpolates text (`{{ }}`), never HTM
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,11 @@ PAGE_SIZES = (20, 50, 100)
 SMALL_RESULT = 5_000  # rows any column may be sorted by
 SEP = " \u203a "  # between the labels of a path through a lookup
 DASH = "\u2013"
+# A load that takes longer than this shows the loading bar. Not at once: setting the
+# table's `loading` prop sends the whole table (every row of the page shown) to the
+# browser, which renders it again, only to replace it with the next page a few dozen
+# ms later — half of a page change's time. Below the list page's first-paint wait.
+LOADING_DELAY = 0.25
 Fetch = Callable[[int, int, list[tuple[str, str]], bool], Awaitable[QueryResult]]
 
 # Up/Down move focus to the same cell of the next/previous row (its link or checkbox), so
@@ -246,14 +252,19 @@ class DataTable:
             self.page = 1
         self._generation += 1
         generation = self._generation
-        self.table.props(add="loading")
-        self.loading_label.visible = not self.table.rows
-        if not self.table.rows:
-            self.empty.visible = False
+        fetching = asyncio.ensure_future(self.fetch(
+            (self.page - 1) * self.page_size, self.page_size, self.sort,
+            recount or self.total is None))
         try:
-            result = await self.fetch((self.page - 1) * self.page_size, self.page_size,
-                                      self.sort, recount or self.total is None)
+            await asyncio.wait({fetching}, timeout=LOADING_DELAY)
+            if not fetching.done():
+                self.table.props(add="loading")
+                self.loading_label.visible = not self.table.rows
+                if not self.table.rows:
+                    self.empty.visible = False
+            result = await fetching
         finally:
+            fetching.cancel()  # when this load itself was cancelled (no-op once done)
             if generation == self._generation:
                 self.table.props(remove="loading")
                 self.loading_label.visible = False

@@ -2,14 +2,38 @@
 // 7 NiceGUI elements instead of ~3,500, which is what keeps the board fast.
 // All text goes through {{ }} / attribute bindings, so user content is never HTML.
 //
+// First paint: a column mounts with the cards a screen shows (FIRST_CARDS) and renders
+// the rest right after the browser painted them, a column per frame (`aria-busy` is
+// true until then); the 350 cards of a board were ~60 % of its mount, layout and paint.
+// v-memo: NiceGUI renders every element below a layout change again with fresh handler
+// closures (QLayout measures its header right after mounting); with the same props and
+// state the column and its cards are not rendered again.
+//
 // Keyboard and screen readers: every card has a "Move to…" button whose menu lists the
 // other stages (arrows, Home/End, Enter, Escape). Choosing one emits `move_to` with
 // [card id, stage]; the server saves it exactly like a drop (same trigger, same dialog
 // when the stage needs more, same announcement) and puts focus back on the card.
+const FIRST_CARDS = 15;
+
+// The columns' remaining cards, one column per frame after the first paint: one task of
+// ~250 cards kept the page from answering input (or a test's check) for its length.
+const later = [];
+function renderLater(show) {
+  later.push(show);
+  if (later.length === 1) requestAnimationFrame(() => setTimeout(renderNext));
+}
+function renderNext() {
+  later.shift()();
+  if (later.length) requestAnimationFrame(() => setTimeout(renderNext));
+}
+
 export default {
   template: `
     <section class="kb-col" :class="{ 'kb-over': over }" :style="{ borderTopColor: color }"
+             v-memo="[value, label, color, countText, sumText, sumTitle, showSum, cards, stages,
+                      more, emptyText, draggable, over, dragging, menuFor, pending]"
              :data-testid="'kanban-column-' + value" :aria-labelledby="headId"
+             :aria-busy="pending ? 'true' : 'false'"
              @dragover="onDragover" @dragleave="onDragleave" @drop="onDrop">
       <h2 class="kb-head" :id="headId">
         <span class="kb-label">{{ label }}</span>
@@ -22,7 +46,7 @@ export default {
               :data-testid="'kanban-sum-' + value">{{ sumText }}</span>
       </h2>
       <div class="kb-body" role="list" :aria-label="label">
-        <div v-for="card in cards" :key="card.id" class="kb-card kanban-card" role="listitem"
+        <div v-for="card in shownCards" :key="card.id" class="kb-card kanban-card" role="listitem"
              :class="{ 'kb-dragging': dragging === card.id }" :draggable="draggable"
              :data-testid="'kanban-card-' + card.id" :data-card-id="card.id"
              @dragstart="onDragstart($event, card)" @dragend="dragging = null">
@@ -55,10 +79,13 @@ export default {
                     @click="choose(card, stage.value)">{{ stage.label }}</button>
           </div>
         </div>
-        <div v-if="more" class="kb-note" role="listitem">{{ more }}</div>
+        <div v-if="more && !pending" class="kb-note" role="listitem">{{ more }}</div>
         <div v-if="!cards.length && !more" class="kb-note">{{ emptyText }}</div>
       </div>
     </section>`,
+  // Declared, so a listener is not a prop: a new handler closure from NiceGUI is no
+  // reason to render the column again.
+  emits: ["move", "move_to"],
   props: {
     value: String,
     label: String,
@@ -74,11 +101,20 @@ export default {
     draggable: Boolean,
   },
   data() {
-    return { over: false, dragging: null, menuFor: null };
+    return { over: false, dragging: null, menuFor: null,
+             pending: this.cards.length > FIRST_CARDS };
+  },
+  mounted() {
+    // After the frame with the first cards is painted (a timeout from the frame's
+    // callback runs after it), not before: the rest never delays the first paint.
+    if (this.pending) renderLater(() => { this.pending = false; });
   },
   computed: {
     headId() {
       return "kb-head-" + this.value;
+    },
+    shownCards() {
+      return this.pending ? this.cards.slice(0, FIRST_CARDS) : this.cards;
     },
     otherStages() {
       return this.stages.filter((s) => s.value !== this.value);

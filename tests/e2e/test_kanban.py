@@ -41,6 +41,8 @@ def open_board(page: Any, base: str, who: str = "alice") -> None:
     page.set_viewport_size(WIDE)
     sign_in(page, base, who, "/o/opportunity/kanban")
     page.get_by_test_id("kanban-column-closed_won").wait_for()
+    # A column paints a screenful of cards first and the rest right after (aria-busy).
+    expect(page.locator('[data-testid^="kanban-column-"][aria-busy="true"]')).to_have_count(0)
 
 
 def count(page: Any, stage: str) -> int:

@@ -87,3 +87,26 @@ def test_the_navigation_drawer_starts_closed_on_a_phone(live_server: str,
     expect(nav).to_be_in_viewport()
     nav.get_by_text("Contacts").click()
     expect(page).to_have_url(re.compile(r"/o/contact$"))
+
+
+def test_a_page_change_sends_the_grid_once(live_server: str, page: Any) -> None:
+    """Next page: the grid comes once, with the new rows — not first again with the old
+    rows and a loading bar (a fast page never shows one), which the browser rendered."""
+    sign_in(page, live_server, "alice", "/o/account")
+    expect(rows(page).first).to_be_visible()
+    page.wait_for_timeout(500)
+    received: list[str] = []
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda frame: received.append(str(frame))))
+    # The listener sees websockets opened after it: reload, then page on.
+    page.reload()
+    expect(rows(page).first).to_be_visible()
+    page.wait_for_timeout(500)
+    received.clear()
+    first = first_name(page)
+    page.get_by_test_id("page-next").click()
+    expect(rows(page).first.locator("td a").first).not_to_have_text(first)
+    page.wait_for_timeout(500)
+    grids = [f for f in received if f.startswith('42["update"') and "list-table" in f]
+    assert len(grids) == 1, [f[:200] for f in grids]
+    assert '"loading"' not in grids[0]
