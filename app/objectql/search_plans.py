@@ -50,6 +50,12 @@ from app.metadata.models import ObjectDef
 NEWEST_WINDOW = 10_000
 CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 NO_ORDERED_WALKS = "SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off"
+# A windowed page (search_window) walks its window in order, on one process: a bitmap
+# of the term's matches would fetch and sort every one of them whatever the window, and
+# the window's bound is a parameter the planner cannot price, so it took a (parallel)
+# sequential scan of the whole table for a rare term (140-240 ms against ~10 ms).
+WALK_ONLY = ("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off; "
+             "SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 def walks_searched_order(obj: ObjectDef, sort: list[tuple[str, str]] | None) -> bool:
@@ -63,8 +69,42 @@ def walks_searched_order(obj: ObjectDef, sort: list[tuple[str, str]] | None) -> 
     return sort[0][0] in {f.name for f in obj.searchable_fields}
 
 
+def order_window(table: Table, key: str, rows: int | None = None) -> ColumnElement[bool]:
+    """`key` at or above its value in the `rows`-th row of `table` in descending order
+    (all owners; empty values last, as ObjectQL sorts descending): the first `rows` rows a
+    descending page by `key` walks. The bound is one backward read of an index led by
+    `key`; when fewer rows have a value, the window is empty and the fallback answers."""
+    window = table.alias("window")
+    column = window.c[key]
+    bound = (select(column).where(column.isnot(None)).order_by(column.desc().nulls_last())
+             .offset(literal_column(str(int((rows or NEWEST_WINDOW) - 1))))
+             .limit(literal_column("1")).scalar_subquery())
+    return table.c[key] >= bound
+
+
+def search_window(obj: ObjectDef, table: Table, sort: list[tuple[str, str]]
+                  ) -> ColumnElement[bool] | None:
+    """The window a search page sorted by `sort` is first read from (see the module
+    notes), or None when its order cannot be walked that way: newest first (by id), or
+    descending by a plain column that is not searched and leads an index of the table
+    (the list views' date orders)."""
+    if not sort:
+        return None
+    key, direction = sort[0]
+    if (key, direction) == ("id", "desc"):
+        return newest_window(table)
+    if direction != "desc" or key == "id" or "." in key or key not in table.c \
+            or key in {f.name for f in obj.searchable_fields}:
+        return None
+    if not any(index.columns and next(iter(index.columns)).name == key
+               for index in table.indexes):
+        return None
+    return order_window(table, key)
+
+
 @contextmanager
-def search_planning(conn: Connection, *, no_ordered_walks: bool) -> Iterator[None]:
+def search_planning(conn: Connection, *, no_ordered_walks: bool,
+                    walk_only: bool = False) -> Iterator[None]:
     """Run the statements of this block with the search planner settings (see above).
     A no-op on SQLite and inside a write transaction (whose settings it must not touch:
     a SET LOCAL there would outlive the read)."""
@@ -73,7 +113,8 @@ def search_planning(conn: Connection, *, no_ordered_walks: bool) -> Iterator[Non
             or raw.info.transaction_status != 0:  # 0: idle, outside a transaction
         yield
         return
-    settings = [CUSTOM_PLANS, *([NO_ORDERED_WALKS] if no_ordered_walks else [])]
+    settings = [CUSTOM_PLANS, *([NO_ORDERED_WALKS] if no_ordered_walks else []),
+                *([WALK_ONLY] if walk_only else [])]
     conn.exec_driver_sql("BEGIN READ ONLY; " + "; ".join(settings))
     try:
         yield

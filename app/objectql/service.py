@@ -42,7 +42,7 @@ from app.objectql.query import (
     parse_query,
     parse_sort,
 )
-from app.objectql.search_plans import newest_window, search_planning, walks_searched_order
+from app.objectql.search_plans import search_planning, search_window, walks_searched_order
 from app.objectql.security import OpenSecurity, SecurityPolicy
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
@@ -395,7 +395,8 @@ class ObjectQL:
                         del record[TOTAL_COLUMN]
             else:
                 records = _rows(conn, plan.statement, params, searching,
-                                searching and walks_searched_order(obj, sort_spec))
+                                searching and walks_searched_order(obj, sort_spec),
+                                walk_only=plan.fallback is not None)
             if plan.fallback is not None and len(records) < limit:
                 # Too few matches among the newest rows: the term is rare, so fetch its
                 # matches through the trigram index rather than walk the whole key.
@@ -477,9 +478,10 @@ class ObjectQL:
         if skip:
             stmt = stmt.offset(_inline(skip))
         fallback = None
-        if search and search.strip() and self.schema.dialect == "postgresql" and sort_spec \
-                and sort_spec[0] == ("id", "desc") and limit + skip <= SCAN_MAX_ROWS:
-            fallback, stmt = stmt, stmt.where(newest_window(b.base))
+        if search and search.strip() and self.schema.dialect == "postgresql" \
+                and limit + skip <= SCAN_MAX_ROWS \
+                and (window := search_window(obj, b.base, sort_spec)) is not None:
+            fallback, stmt = stmt, stmt.where(window)
         count_stmt = None
         if reusable and with_total:
             # Count with only the joins the filters need: a lookup join never changes a
@@ -749,9 +751,9 @@ class ObjectQL:
 
 
 def _rows(conn: Connection, statement: Any, params: dict[str, Any], searching: bool,
-          no_ordered_walks: bool) -> list[dict[str, Any]]:
-    with search_planning(conn, no_ordered_walks=no_ordered_walks) if searching \
-            else nullcontext():
+          no_ordered_walks: bool, *, walk_only: bool = False) -> list[dict[str, Any]]:
+    with search_planning(conn, no_ordered_walks=no_ordered_walks, walk_only=walk_only) \
+            if searching else nullcontext():
         cursor = conn.execute(statement, params)
         keys = tuple(cursor.keys())
         # zip over the column names once: a RowMapping per row cost more than the query.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -65,6 +65,7 @@ def _insert_activities(services: Services, owners: list[str], rows: int) -> None
         batch.append({"id": f"{i:026d}", "owner": owners[i % len(owners)],
                       "subject": RARE if i == rows // 2 else _subject(i),
                       "type": "task", "status": "planned", "priority": "normal",
+                      "activity_date": STAMP + timedelta(minutes=i // 7),
                       "created_at": STAMP, "modified_at": STAMP, "version": 1})
         if len(batch) == 5000 or i == rows - 1:
             with services.engine.begin() as conn:
@@ -108,10 +109,11 @@ def _statements(engine: Engine, call: Any) -> list[tuple[str, Any]]:
     return seen
 
 
-def _plan(services: Services, statement: str, parameters: Any, no_ordered_walks: bool
-          ) -> str:
+def _plan(services: Services, statement: str, parameters: Any, no_ordered_walks: bool,
+          walk_only: bool = False) -> str:
     read = services.engine.execution_options(isolation_level="AUTOCOMMIT")
-    with read.connect() as conn, search_planning(conn, no_ordered_walks=no_ordered_walks):
+    with read.connect() as conn, search_planning(conn, no_ordered_walks=no_ordered_walks,
+                                                 walk_only=walk_only):
         return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement,
                                                              parameters))
 
@@ -119,7 +121,8 @@ def _plan(services: Services, statement: str, parameters: Any, no_ordered_walks:
 CASES = [  # (kind, term)
     ("newest", "follow"), ("newest", "zanzibar"), ("by subject", "follow"),
     ("by subject", "whitepaper"), ("by subject", "zanzibar"), ("count", "follow"),
-    ("count", "whitepaper"), ("count", "zanzibar"),
+    ("count", "whitepaper"), ("count", "zanzibar"), ("by date", "follow"),
+    ("by date", "zanzibar"), ("by date", "send security"),
 ]
 
 
@@ -129,7 +132,8 @@ def test_search_plans_on_postgresql(large_pg: tuple[Services, dict[str, Context]
                                     who: str, kind: str, term: str) -> None:
     services, people = large_pg
     ql, ctx = services.ql, people[who]
-    sort = {"newest": [("id", "desc")], "by subject": [("subject", "asc")]}.get(kind)
+    sort = {"newest": [("id", "desc")], "by subject": [("subject", "asc")],
+            "by date": [("activity_date", "desc")]}.get(kind)
 
     def call() -> None:
         if sort is None:
@@ -140,11 +144,13 @@ def test_search_plans_on_postgresql(large_pg: tuple[Services, dict[str, Context]
 
     statements = _statements(services.engine, call)
     obj = ql.object("activity")
-    # A newest-first page of a rare term is read twice: from the newest rows, then (too
-    # few there) from the whole table without ordered walks.
-    assert len(statements) == (2 if (kind, term) == ("newest", "zanzibar") else 1)
+    # A newest-first or by-date page of a rare term is read twice: from the window of
+    # the first rows in that order, then (too few there) from the whole table without
+    # ordered walks.
+    windowed = kind in ("newest", "by date")
+    assert len(statements) == (2 if windowed and term == "zanzibar" else 1)
     plans = [_plan(services, statement, parameters,
-                   walks_searched_order(obj, sort) or i > 0)
+                   walks_searched_order(obj, sort) or i > 0, walk_only=windowed and i == 0)
              for i, (statement, parameters) in enumerate(statements)]
     for plan in plans:
         # Never a walk of an index ordered by the searched text: the matches cluster there.
@@ -155,6 +161,14 @@ def test_search_plans_on_postgresql(large_pg: tuple[Services, dict[str, Context]
     elif kind == "newest":  # common: the newest rows first, stopping after the page
         assert "Index Scan Backward using activity_pkey" in plans[0], plans
         assert "Sort" not in plans[0], plans
+    if kind == "by date":
+        # The window is walked backwards by date, whatever the term: a bitmap of a common
+        # (or correlated two-word) term's matches would fetch and sort all of them; a
+        # sequential scan would read the whole table for a rare one.
+        assert re.search(r"Index Scan Backward using ix_activity_(owner_)?activity_date",
+                         plans[0]), plans
+        assert "Bitmap" not in plans[0] and "Seq Scan on activity" not in plans[0], plans
+        assert "Sort" not in plans[0].split("InitPlan")[0], plans
 
 
 def test_search_statements_are_never_generic_plans(
@@ -207,7 +221,7 @@ ORDERS = {  # ObjectQL sort -> the same order by hand (ties by id, as ObjectQL b
     "newest": ([("id", "desc")], "id DESC"),
     "subject": ([("subject", "asc")], "subject ASC, id ASC"),
     "subject desc": ([("subject", "desc")], "subject DESC, id DESC"),
-    "date": ([("activity_date", "desc")], "activity_date DESC, id DESC"),
+    "date": ([("activity_date", "desc")], "activity_date DESC NULLS LAST, id DESC"),
 }
 
 
@@ -220,7 +234,9 @@ def seeded(services: Services) -> tuple[Services, dict[str, Context]]:
                                                         "phone": "555-0100"})["id"]
     rows = [{"subject": RARE if i == 1400 else _subject(i), "type": "call",
              "account": account, "owner": owners[i % len(owners)],
-             "activity_date": datetime(2026, 1 + i % 9, 1 + i % 28, 10, 0)}
+             # ties (same day, many rows) and a few without a date (sorted last)
+             "activity_date": None if i % 50 == 7 else datetime(2026, 1 + i % 9,
+                                                                 1 + i % 28, 10, 0)}
             for i in range(3000)]
     services.ql.bulk_insert(SYSTEM, "activity", rows)
     analyze(services.engine, ["activity"])
@@ -240,8 +256,9 @@ TERMS = st.one_of(
 def test_search_results_equal_the_like_oracle(seeded: tuple[Services, dict[str, Context]],
                                               term: str, order: str, who: str, limit: int,
                                               window: int) -> None:
-    """`window`: how many of the newest rows a newest-first page reads before falling back
-    to the whole table (PostgreSQL), small here so both paths run on 3,000 rows."""
+    """`window`: how many of the first rows a newest-first or by-date page reads before
+    falling back to the whole table (PostgreSQL), small here so both paths run on 3,000
+    rows."""
     with patch.object(search_plans, "NEWEST_WINDOW", window):
         _check_against_oracle(seeded, term, order, who, limit)
 
