@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 
 from app.metadata.models import ObjectDef
+from app.storage.prepared import Prepared
 from app.storage.system_tables import AuditEntry
 
 AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
@@ -78,20 +79,21 @@ def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, obj
         return int(written)
     audited = _AUDITED.get((stmt, riders))
     if audited is None:
-        audited = _with_entry(stmt)
+        statement = _with_entry(stmt)
         if riders:
-            audited = audited.add_cte(*[r.cte(f"rider_{i}") for i, r in enumerate(riders)])
+            statement = statement.add_cte(*[r.cte(f"rider_{i}") for i, r in enumerate(riders)])
+        audited = Prepared(statement)  # compiled once, run as its SQL (storage/prepared.py)
         if len(_AUDITED) > 1024:
             _AUDITED.clear()
         _AUDITED[(stmt, riders)] = audited
     # RETURNING, because the driver reports no row count for INSERT ... SELECT FROM cte.
-    return len(conn.execute(audited, {**params, **(rider_params or {}),
+    return len(audited.execute(conn, {**params, **(rider_params or {}),
                                       "_a_object": object_name, "_a_action": action,
                                       "_a_user": user_id, "_a_at": at,
                                       "_a_changes": changes, "_a_via": via}).all())
 
 
-_AUDITED: dict[tuple[Any, tuple[Any, ...]], Any] = {}
+_AUDITED: dict[tuple[Any, tuple[Any, ...]], Prepared] = {}
 
 
 def _with_entry(stmt: Any) -> Any:
