@@ -79,33 +79,36 @@ def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, obj
         return int(written)
     audited = _AUDITED.get((stmt, riders))
     if audited is None:
-        statement = _with_entry(stmt)
-        if riders:
-            statement = statement.add_cte(*[r.cte(f"rider_{i}") for i, r in enumerate(riders)])
-        audited = Prepared(statement)  # compiled once, run as its SQL (storage/prepared.py)
+        # Compiled once and run as its SQL (storage/prepared.py), where the driver counts
+        # the entries written; SQLAlchemy's own execution of INSERT ... SELECT counts
+        # nothing (-1), so the statement it falls back to RETURNs them instead.
+        audited = Prepared(_with_entry(stmt, riders), fallback=_with_entry(stmt, riders, True))
         if len(_AUDITED) > 1024:
             _AUDITED.clear()
         _AUDITED[(stmt, riders)] = audited
-    # RETURNING, because the driver reports no row count for INSERT ... SELECT FROM cte.
-    return len(audited.execute(conn, {**params, **(rider_params or {}),
-                                      "_a_object": object_name, "_a_action": action,
-                                      "_a_user": user_id, "_a_at": at,
-                                      "_a_changes": changes, "_a_via": via}).all())
+    result = audited.execute(conn, {**params, **(rider_params or {}),
+                                    "_a_object": object_name, "_a_action": action,
+                                    "_a_user": user_id, "_a_at": at,
+                                    "_a_changes": changes, "_a_via": via})
+    return len(result.all()) if result.returns_rows else int(result.rowcount)
 
 
 _AUDITED: dict[tuple[Any, tuple[Any, ...]], Prepared] = {}
 
 
-def _with_entry(stmt: Any) -> Any:
+def _with_entry(stmt: Any, riders: tuple[Any, ...], returning: bool = False) -> Any:
     written = stmt.returning(stmt.table.c.id).cte("written")
     c = AUDIT.c
-    return insert(AUDIT).from_select(
+    entry = insert(AUDIT).from_select(
         ["object", "record_id", "action", "user_id", "at", "changes", "via"],
         select(bindparam("_a_object", type_=c.object.type), written.c.id,
                bindparam("_a_action", type_=c.action.type),
                bindparam("_a_user", type_=c.user_id.type), bindparam("_a_at", type_=c.at.type),
                bindparam("_a_changes", type_=c.changes.type),
-               bindparam("_a_via", type_=c.via.type))).returning(c.id)
+               bindparam("_a_via", type_=c.via.type)))
+    if riders:
+        entry = entry.add_cte(*[r.cte(f"rider_{i}") for i, r in enumerate(riders)])
+    return entry.returning(c.id) if returning else entry
 
 
 def history(conn: Connection, object_name: str, record_id: str,

@@ -23,8 +23,13 @@ from sqlalchemy.engine import CursorResult
 
 
 class Prepared:
-    def __init__(self, statement: Any):
+    """`statement`, run as text; `fallback` (default: the statement) is what SQLAlchemy
+    runs instead when it cannot be (a positional driver, names it escapes, expanding
+    binds) or a parameter is missing (SQLAlchemy then names it)."""
+
+    def __init__(self, statement: Any, fallback: Any = None):
         self.statement = statement
+        self.fallback = statement if fallback is None else fallback
         self._dialect: Any = None
         self._sql = ""
         self._constants: dict[str, Any] = {}
@@ -32,14 +37,14 @@ class Prepared:
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> CursorResult[Any]:
         if conn.dialect is not self._dialect and not self._compile(conn, params):
-            return conn.execute(self.statement, params)  # not a statement this can run
+            return conn.execute(self.fallback, params)  # not a statement this can run
         driver = dict(self._constants)
         try:
             for name, process in self._binds:
                 value = params[name]
                 driver[name] = process(value) if process is not None else value
         except KeyError:  # a parameter missing: SQLAlchemy says which, as before
-            return conn.execute(self.statement, params)
+            return conn.execute(self.fallback, params)
         return conn.exec_driver_sql(self._sql, driver)
 
     def _compile(self, conn: Connection, params: dict[str, Any]) -> bool:

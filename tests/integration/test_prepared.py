@@ -17,6 +17,7 @@ from app import audit
 from app.audit import AUDIT
 from app.core import Services
 from app.objectql import Context
+from app.objectql.errors import Conflict
 from app.storage.prepared import Prepared
 
 SYSTEM = Context.system()
@@ -126,3 +127,25 @@ def test_a_real_save_sends_what_execute_would(services: Services,
     [theirs] = [s for s in plain if s[0].lstrip().startswith("WITH")]
     assert ours[0] == theirs[0]
     assert ours[1] == {**theirs[1], "v_id": saved["id"]}
+
+
+@pytest.mark.parametrize("services", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("as_text", [True, False])
+def test_saves_count_what_they_wrote_either_way(services: Services, as_text: bool,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as text the driver counts the audit entries; through SQLAlchemy (the fallback)
+    they are RETURNed and counted (a count of 0 would fail the save as a conflict)."""
+    if not as_text:
+        monkeypatch.setattr(Prepared, "_compile", lambda self, conn, params: False)
+    audit._AUDITED.clear()
+    ql = services.ql
+    account = ql.insert(SYSTEM, "account", {"name": "Acme", "phone": "555-0100"})
+    ql.update(SYSTEM, "account", account["id"], {"name": "Acme 2"}, expected_version=1)
+    with pytest.raises(Conflict):
+        ql.update(SYSTEM, "account", account["id"], {"name": "Acme 3"}, expected_version=1)
+    assert ql.get(SYSTEM, "account", account["id"])["name"] == "Acme 2"
+    with services.engine.connect() as conn:
+        entries = conn.execute(select(AUDIT.c.action)
+                               .where(AUDIT.c.record_id == account["id"])).scalars().all()
+    assert sorted(entries) == ["insert", "update"]
+    audit._AUDITED.clear()
