@@ -19,6 +19,7 @@ from app.expressions import Expression
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql import rollup_upkeep
 from app.objectql.coerce import blank, coerce_value
+from app.objectql.insert_riders import InsertRiders
 from app.storage.rollups import Reach
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class WritePlan:
         self.reaches_by_lookup: dict[str, tuple[Reach, ...]] = {
             lookup: tuple(reaches) for lookup, reaches
             in rollup_upkeep.reaches_by_lookup(self.rollups).items()}
-        self.insert_riders = rollup_upkeep.InsertRiders(self.rollups) \
+        self.insert_riders = InsertRiders(self.rollups) \
             if self.rollups else None
         self._inputs: dict[tuple[Any, ...], InputCheck] = {}
         self._types: dict[str, fieldtypes.FieldType] = {}
