@@ -174,7 +174,8 @@ class WriteChecks(WriteStatements):
             tainted |= {fd.name for fd, formula in formulas if formula.names & tainted}
             grew = len(tainted) > before
         errors: list[tuple[str | None, str]] = []
-        today, now = self.ql.today(), self.ql.clock()
+        now = self.ql.clock()  # one reading: ql.today() is its date
+        today = now.date()
         for rule in obj.validation_rules:
             if rule.field in bad or rule.compiled.names & tainted:
                 continue

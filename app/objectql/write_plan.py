@@ -38,6 +38,7 @@ class WritePlan:
         fields = obj.fields
         self.all_fields = obj.all_fields
         self.field_names = tuple(self.all_fields)
+        self.bound_names = {name: f"v_{name}" for name in self.all_fields}  # see _bound
         self.defaults = [(name, fd) for name, fd in fields.items()
                          if fd.default is not None and not fd.is_computed]
         self.required = [(name, f"{fd.display_label} is required")

@@ -144,14 +144,17 @@ class WritePipeline(WriteChecks):
                                       {k for k, v in record.items() if v is not None}, coerced,
                                       pending)
         self._assign_autonumbers(conn, obj, [record])
-        values = _storable(obj, record)
-        params = _bound(values)
+        # The record's storable fields and their parameters, as _storable and _bound
+        # make them, with the parameter names worked out once (write_plan.py).
+        bound = plan.bound_names
+        columns = tuple(k for k in record if k in bound)
+        params = {bound[k]: record[k] for k in columns}
         checks: dict[str, Any] = {}
         if pending:
-            stmt, checks = self._folded_insert(ctx, obj, tuple(values), pending)
+            stmt, checks = self._folded_insert(ctx, obj, columns, pending)
             params.update({f"_chk_{name}": value for name, _, value in pending})
         else:
-            stmt = self._statement("insert", obj, tuple(values))
+            stmt = self._statement("insert", obj, columns)
         rollups = plan.rollups
         riders: tuple[Any, ...] = ()
         rider_params: dict[str, Any] = {}

@@ -33,18 +33,19 @@ class Prepared:
         self._dialect: Any = None
         self._sql = ""
         self._constants: dict[str, Any] = {}
-        self._binds: tuple[tuple[str, Callable[[Any], Any] | None], ...] = ()
+        self._needed: frozenset[str] = frozenset()
+        self._processed: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> CursorResult[Any]:
         if conn.dialect is not self._dialect and not self._compile(conn, params):
             return conn.execute(self.fallback, params)  # not a statement this can run
-        driver = dict(self._constants)
-        try:
-            for name, process in self._binds:
-                value = params[name]
-                driver[name] = process(value) if process is not None else value
-        except KeyError:  # a parameter missing: SQLAlchemy says which, as before
+        if not params.keys() >= self._needed:  # SQLAlchemy names the missing one, as before
             return conn.execute(self.fallback, params)
+        # Names the SQL does not use reach the driver, which ignores them (SQLAlchemy
+        # dropped them); the constants win over a same-named parameter, as in SQLAlchemy.
+        driver = {**params, **self._constants}
+        for name, process in self._processed:
+            driver[name] = process(params[name])
         return conn.exec_driver_sql(self._sql, driver)
 
     def _compile(self, conn: Connection, params: dict[str, Any]) -> bool:
@@ -58,6 +59,8 @@ class Prepared:
         full = compiled.construct_params(params)
         self._constants = {name: (processors[name](value) if name in processors else value)
                            for name, value in full.items() if name not in params}
-        self._binds = tuple((name, processors.get(name)) for name in full if name in params)
+        self._needed = frozenset(name for name in full if name in params)
+        self._processed = tuple((name, processors[name]) for name in self._needed
+                                if name in processors)
         self._sql, self._dialect = compiled.string, conn.dialect
         return True
