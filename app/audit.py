@@ -52,9 +52,13 @@ _TRACKED: dict[int, tuple[ObjectDef, tuple[str, ...]]] = {}
 def record(conn: Connection, *, object_name: str, record_id: str, action: str,
            user_id: str | None, at: datetime, changes: dict[str, Any],
            via: str | None = None) -> None:
-    conn.execute(insert(AUDIT), {"object": object_name, "record_id": record_id,
-                                 "action": action, "user_id": user_id, "at": at,
-                                 "changes": changes, "via": via})
+    _ENTRY.execute(conn, {"object": object_name, "record_id": record_id,
+                          "action": action, "user_id": user_id, "at": at,
+                          "changes": changes, "via": via}).close()
+
+
+# One audit INSERT, compiled once per dialect and run as its SQL (storage/prepared.py).
+_ENTRY = Prepared(insert(AUDIT))
 
 def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, object_name: str,
                      record_id: str, action: str, user_id: str | None, at: datetime,
@@ -72,7 +76,12 @@ def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, obj
     one statement; PostgreSQL runs every data-modifying CTE to completion.
     """
     if conn.dialect.name != "postgresql":
-        written = conn.execute(stmt, params).rowcount
+        plain = _PLAIN.get(stmt)
+        if plain is None:
+            if len(_PLAIN) > 1024:
+                _PLAIN.clear()
+            plain = _PLAIN[stmt] = Prepared(stmt)
+        written = plain.execute(conn, params).rowcount
         if written:
             record(conn, object_name=object_name, record_id=record_id, action=action,
                    user_id=user_id, at=at, changes=changes, via=via)
@@ -94,6 +103,7 @@ def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, obj
 
 
 _AUDITED: dict[tuple[Any, tuple[Any, ...]], Prepared] = {}
+_PLAIN: dict[Any, Prepared] = {}
 
 
 def _with_entry(stmt: Any, riders: tuple[Any, ...], returning: bool = False) -> Any:

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from app.storage.prepared import Prepared
 from app.storage.rollups import COUNT, Reach, RollupSpec, count_column, sum_column
 
 EPOCH = date(1970, 1, 1)
@@ -208,8 +209,12 @@ def _upsert(conn: Connection, spec: RollupSpec, table: Table,
     found = deltas(spec, changes)
     if not found:
         return
-    upsert, remove = _statements(conn.dialect.name, spec, table, _measures(spec))
-    conn.execute(upsert, _rows(spec, found))
+    upsert, remove, prepared = _statements(conn.dialect.name, spec, table, _measures(spec))
+    rows = _rows(spec, found)
+    if len(rows) == 1:  # one group (every insert): run as its SQL (storage/prepared.py)
+        prepared.execute(conn, rows[0]).close()
+    else:
+        conn.execute(upsert, rows)
     # Groups that reached zero rows go, so the table holds only groups that exist. Only
     # the groups a row left can be empty now: found by their key, not by a scan.
     emptied = [{f"k_{name}": value for name, value in zip(spec.key_columns, key, strict=True)}
@@ -242,16 +247,16 @@ def _adding(stmt: Any, spec: RollupSpec, table: Table, measures: list[str]) -> A
         set_={name: table.c[name] + stmt.excluded[name] for name in measures})
 
 
-_built: dict[tuple[int, str], tuple[Table, Any, Any]] = {}
+_built: dict[tuple[int, str], tuple[Table, Any, Any, Prepared]] = {}
 
 
 def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: list[str]
-                ) -> tuple[Any, Any]:
-    """The rollup's upsert and empty-group delete, built once per table (building the
-    upsert's SET clause cost more than running it)."""
+                ) -> tuple[Any, Any, Prepared]:
+    """The rollup's upsert (also compiled once for one row) and empty-group delete,
+    built once per table (building the upsert's SET clause cost more than running it)."""
     found = _built.get((id(table), dialect_name))
     if found is not None and found[0] is table:
-        return found[1], found[2]
+        return found[1], found[2], found[3]
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     upsert = _adding(dialect.insert(table), spec, table, measures)
     remove = table.delete().where(
@@ -259,8 +264,9 @@ def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: lis
         *[table.c[name] == bindparam(f"k_{name}") for name in spec.key_columns])
     if len(_built) > 256:  # metadata reloads make new tables: forget the old ones
         _built.clear()
-    _built[(id(table), dialect_name)] = (table, upsert, remove)
-    return upsert, remove
+    prepared = Prepared(upsert)
+    _built[(id(table), dialect_name)] = (table, upsert, remove, prepared)
+    return upsert, remove, prepared
 
 
 def update_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],

@@ -24,43 +24,54 @@ from sqlalchemy.engine import CursorResult
 
 class Prepared:
     """`statement`, run as text; `fallback` (default: the statement) is what SQLAlchemy
-    runs instead when it cannot be (a positional driver, names it escapes, expanding
-    binds) or a parameter is missing (SQLAlchemy then names it)."""
+    runs instead when it cannot be (names it escapes, expanding binds, columns with
+    Python-side defaults) or when a call's parameter names are not the ones it was
+    compiled for (an INSERT's columns follow them; a missing one SQLAlchemy names)."""
 
     def __init__(self, statement: Any, fallback: Any = None):
         self.statement = statement
         self.fallback = statement if fallback is None else fallback
         self._dialect: Any = None
-        self._sql = ""
-        self._constants: dict[str, Any] = {}
-        self._needed: frozenset[str] = frozenset()
-        self._processed: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
+        self._state: _State | None = None  # swapped whole: threads share a Prepared
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> CursorResult[Any]:
-        if conn.dialect is not self._dialect and not self._compile(conn, params):
-            return conn.execute(self.fallback, params)  # not a statement this can run
-        if not params.keys() >= self._needed:  # SQLAlchemy names the missing one, as before
+        state = self._state
+        if state is None or conn.dialect is not self._dialect:
+            state = self._compile(conn, params)
+        sql, keys, constants, processed, positions = state
+        if sql is None or params.keys() != keys:
             return conn.execute(self.fallback, params)
-        # Names the SQL does not use reach the driver, which ignores them (SQLAlchemy
-        # dropped them); the constants win over a same-named parameter, as in SQLAlchemy.
-        driver = {**params, **self._constants}
-        for name, process in self._processed:
+        # The constants win over a same-named parameter, as in SQLAlchemy.
+        driver = {**params, **constants}
+        for name, process in processed:
             driver[name] = process(params[name])
-        return conn.exec_driver_sql(self._sql, driver)
+        if positions is not None:
+            return conn.exec_driver_sql(sql, tuple(driver[n] for n in positions))
+        return conn.exec_driver_sql(sql, driver)
 
-    def _compile(self, conn: Connection, params: dict[str, Any]) -> bool:
-        compiled: Any = self.statement.compile(dialect=conn.dialect)
-        processors = getattr(compiled, "_bind_processors", None)
-        if (compiled.positional or compiled.escaped_bind_names or processors is None
-                or compiled.literal_execute_params or compiled.post_compile_params):
-            return False
-        # The driver's names and values for these params: the supplied ones, and the
-        # literals SQLAlchemy bound itself (`coalesce(x, '')`), whose values never change.
-        full = compiled.construct_params(params)
-        self._constants = {name: (processors[name](value) if name in processors else value)
-                           for name, value in full.items() if name not in params}
-        self._needed = frozenset(name for name in full if name in params)
-        self._processed = tuple((name, processors[name]) for name in self._needed
-                                if name in processors)
-        self._sql, self._dialect = compiled.string, conn.dialect
-        return True
+    def _compile(self, conn: Connection, params: dict[str, Any]) -> _State:
+        # As Connection.execute compiles it: the parameter names are the column keys.
+        compiled: Any = self.statement.compile(dialect=conn.dialect, column_keys=sorted(params))
+        processors: dict[str, Any] = getattr(compiled, "_bind_processors", None) or {}
+        state: _State = (None, frozenset(), {}, (), None)
+        if not (compiled.escaped_bind_names or not hasattr(compiled, "_bind_processors")
+                or compiled.literal_execute_params or compiled.post_compile_params
+                or compiled.insert_prefetch or compiled.update_prefetch):
+            # The driver's values: the supplied ones, and the literals SQLAlchemy bound
+            # itself (`coalesce(x, '')`), whose values never change.
+            full = compiled.construct_params(params)
+            state = (compiled.string, frozenset(params),
+                     {name: processors[name](value) if name in processors else value
+                      for name, value in full.items() if name not in params},
+                     tuple((name, processors[name]) for name in full
+                           if name in params and name in processors),
+                     # A positional driver (SQLite's qmark) takes the values in order.
+                     tuple(compiled.positiontup) if compiled.positional else None)
+        self._state, self._dialect = state, conn.dialect
+        return state
+
+
+# (SQL or None when SQLAlchemy must run it, the parameter names it was compiled for,
+#  constant binds, binds with a processor, names in positional order or None)
+_State = tuple[str | None, frozenset[str], dict[str, Any],
+               tuple[tuple[str, Callable[[Any], Any]], ...], tuple[str, ...] | None]
