@@ -60,6 +60,7 @@ def record(conn: Connection, *, object_name: str, record_id: str, action: str,
 # One audit INSERT, compiled once per dialect and run as its SQL (storage/prepared.py).
 _ENTRY = Prepared(insert(AUDIT))
 
+
 def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, object_name: str,
                      record_id: str, action: str, user_id: str | None, at: datetime,
                      changes: dict[str, Any], via: str | None = None,

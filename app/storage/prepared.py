@@ -4,13 +4,14 @@
 key (a walk of the whole statement, then hashing it for the compiled-cache lookup),
 `construct_params` over every bind, each bind's processor, and the result's set-up. For
 the save's one PostgreSQL statement (the record, its audit entry, the rollups and the
-lookup checks: 70-odd parameters) that was ~60 µs of the ~450 µs of client CPU a save
-costs. A `Prepared` does that work once: the compiled SQL, which bind names the caller
-supplies, the values of the binds it does not (literals SQLAlchemy bound), and each
-bind's processor; a call builds the driver's parameters and runs the text through
-`Connection.exec_driver_sql`, so events, the transaction and errors are SQLAlchemy's as
-before. What it sends is what `execute` sent: the same SQL and the same processed values
-(tests/integration/test_write_plans.py checks both on a real save).
+lookup check: 72 parameters then) that was a fifth of a save's client instructions
+(callgrind: 2.01M → 1.60M per insert). A `Prepared` does that work once: the compiled
+SQL, which bind names the caller supplies, the values of the binds it does not (literals
+SQLAlchemy bound), and each bind's processor; a call builds the driver's parameters and
+runs the text through `Connection.exec_driver_sql`, so events, the transaction and
+errors are SQLAlchemy's as before. What it sends is what `execute` sent: the same SQL and
+the same processed values (tests/integration/test_prepared.py checks both, on a real
+save too).
 """
 
 from __future__ import annotations
