@@ -32,14 +32,13 @@ class Prepared:
     def __init__(self, statement: Any, fallback: Any = None):
         self.statement = statement
         self.fallback = statement if fallback is None else fallback
-        self._dialect: Any = None
         self._state: _State | None = None  # swapped whole: threads share a Prepared
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> CursorResult[Any]:
         state = self._state
-        if state is None or conn.dialect is not self._dialect:
+        if state is None or state[0] is not conn.dialect:
             state = self._compile(conn, params)
-        sql, keys, constants, processed, positions = state
+        _, sql, keys, constants, processed, positions = state
         if sql is None or params.keys() != keys:
             return conn.execute(self.fallback, params)
         # The constants win over a same-named parameter, as in SQLAlchemy.
@@ -54,25 +53,26 @@ class Prepared:
         # As Connection.execute compiles it: the parameter names are the column keys.
         compiled: Any = self.statement.compile(dialect=conn.dialect, column_keys=sorted(params))
         processors: dict[str, Any] = getattr(compiled, "_bind_processors", None) or {}
-        state: _State = (None, frozenset(), {}, (), None)
+        state: _State = (conn.dialect, None, frozenset(), {}, (), None)
         if not (compiled.escaped_bind_names or not hasattr(compiled, "_bind_processors")
                 or compiled.literal_execute_params or compiled.post_compile_params
                 or compiled.insert_prefetch or compiled.update_prefetch):
             # The driver's values: the supplied ones, and the literals SQLAlchemy bound
             # itself (`coalesce(x, '')`), whose values never change.
             full = compiled.construct_params(params)
-            state = (compiled.string, frozenset(params),
+            state = (conn.dialect, compiled.string, frozenset(params),
                      {name: processors[name](value) if name in processors else value
                       for name, value in full.items() if name not in params},
                      tuple((name, processors[name]) for name in full
                            if name in params and name in processors),
                      # A positional driver (SQLite's qmark) takes the values in order.
                      tuple(compiled.positiontup) if compiled.positional else None)
-        self._state, self._dialect = state, conn.dialect
+        self._state = state
         return state
 
 
-# (SQL or None when SQLAlchemy must run it, the parameter names it was compiled for,
-#  constant binds, binds with a processor, names in positional order or None)
-_State = tuple[str | None, frozenset[str], dict[str, Any],
+# (the dialect it was compiled for, SQL or None when SQLAlchemy must run it, the
+#  parameter names it was compiled for, constant binds, binds with a processor, names in
+#  positional order or None)
+_State = tuple[Any, str | None, frozenset[str], dict[str, Any],
                tuple[tuple[str, Callable[[Any], Any]], ...], tuple[str, ...] | None]

@@ -137,7 +137,8 @@ def test_saves_count_what_they_wrote_either_way(services: Services, as_text: boo
     they are RETURNed and counted (a count of 0 would fail the save as a conflict)."""
     if not as_text:
         monkeypatch.setattr(Prepared, "_compile",  # as for a statement it cannot run
-                            lambda self, conn, params: (None, frozenset(), {}, (), None))
+                            lambda self, conn, params: (conn.dialect, None, frozenset(), {}, (),
+                                                       None))
     audit._AUDITED.clear()
     ql = services.ql
     account = ql.insert(SYSTEM, "account", {"name": "Acme", "phone": "555-0100"})
