@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 
 from app.metadata.models import ObjectDef
+from app.storage.prepared import Prepared
 from app.storage.system_tables import AuditEntry
 
 AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
@@ -51,9 +52,14 @@ _TRACKED: dict[int, tuple[ObjectDef, tuple[str, ...]]] = {}
 def record(conn: Connection, *, object_name: str, record_id: str, action: str,
            user_id: str | None, at: datetime, changes: dict[str, Any],
            via: str | None = None) -> None:
-    conn.execute(insert(AUDIT), {"object": object_name, "record_id": record_id,
-                                 "action": action, "user_id": user_id, "at": at,
-                                 "changes": changes, "via": via})
+    _ENTRY.execute(conn, {"object": object_name, "record_id": record_id,
+                          "action": action, "user_id": user_id, "at": at,
+                          "changes": changes, "via": via}).close()
+
+
+# One audit INSERT, compiled once per dialect and run as its SQL (storage/prepared.py).
+_ENTRY = Prepared(insert(AUDIT))
+
 
 def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, object_name: str,
                      record_id: str, action: str, user_id: str | None, at: datetime,
@@ -71,39 +77,49 @@ def write_with_entry(conn: Connection, stmt: Any, params: dict[str, Any], *, obj
     one statement; PostgreSQL runs every data-modifying CTE to completion.
     """
     if conn.dialect.name != "postgresql":
-        written = conn.execute(stmt, params).rowcount
+        plain = _PLAIN.get(stmt)
+        if plain is None:
+            if len(_PLAIN) > 1024:
+                _PLAIN.clear()
+            plain = _PLAIN[stmt] = Prepared(stmt)
+        written = plain.execute(conn, params).rowcount
         if written:
             record(conn, object_name=object_name, record_id=record_id, action=action,
                    user_id=user_id, at=at, changes=changes, via=via)
         return int(written)
     audited = _AUDITED.get((stmt, riders))
     if audited is None:
-        audited = _with_entry(stmt)
-        if riders:
-            audited = audited.add_cte(*[r.cte(f"rider_{i}") for i, r in enumerate(riders)])
+        # Compiled once and run as its SQL (storage/prepared.py), where the driver counts
+        # the entries written; SQLAlchemy's own execution of INSERT ... SELECT counts
+        # nothing (-1), so the statement it falls back to RETURNs them instead.
+        audited = Prepared(_with_entry(stmt, riders), fallback=_with_entry(stmt, riders, True))
         if len(_AUDITED) > 1024:
             _AUDITED.clear()
         _AUDITED[(stmt, riders)] = audited
-    # RETURNING, because the driver reports no row count for INSERT ... SELECT FROM cte.
-    return len(conn.execute(audited, {**params, **(rider_params or {}),
-                                      "_a_object": object_name, "_a_action": action,
-                                      "_a_user": user_id, "_a_at": at,
-                                      "_a_changes": changes, "_a_via": via}).all())
+    result = audited.execute(conn, {**params, **(rider_params or {}),
+                                    "_a_object": object_name, "_a_action": action,
+                                    "_a_user": user_id, "_a_at": at,
+                                    "_a_changes": changes, "_a_via": via})
+    return len(result.all()) if result.returns_rows else int(result.rowcount)
 
 
-_AUDITED: dict[tuple[Any, tuple[Any, ...]], Any] = {}
+_AUDITED: dict[tuple[Any, tuple[Any, ...]], Prepared] = {}
+_PLAIN: dict[Any, Prepared] = {}
 
 
-def _with_entry(stmt: Any) -> Any:
+def _with_entry(stmt: Any, riders: tuple[Any, ...], returning: bool = False) -> Any:
     written = stmt.returning(stmt.table.c.id).cte("written")
     c = AUDIT.c
-    return insert(AUDIT).from_select(
+    entry = insert(AUDIT).from_select(
         ["object", "record_id", "action", "user_id", "at", "changes", "via"],
         select(bindparam("_a_object", type_=c.object.type), written.c.id,
                bindparam("_a_action", type_=c.action.type),
                bindparam("_a_user", type_=c.user_id.type), bindparam("_a_at", type_=c.at.type),
                bindparam("_a_changes", type_=c.changes.type),
-               bindparam("_a_via", type_=c.via.type))).returning(c.id)
+               bindparam("_a_via", type_=c.via.type)))
+    if riders:
+        entry = entry.add_cte(*[r.cte(f"rider_{i}") for i, r in enumerate(riders)])
+    return entry.returning(c.id) if returning else entry
 
 
 def history(conn: Connection, object_name: str, record_id: str,

@@ -1,29 +1,36 @@
 """Safe expression language for validation rules, formulas and visible_when conditions.
 
 ``simpleeval.SimpleEval.parse`` parses once; the tree is checked against a whitelist by our own
-walk (before any evaluation) and evaluated by a restricted SimpleEval subclass with null-safe
-operators.  User text never reaches Python's eval/exec/compile.
+walk (before any evaluation) and turned into closures that evaluate it with simpleeval's
+semantics and our null-safe operators (app/expression_eval.py).  User text never reaches
+Python's eval/exec/compile.
 """
 
 from __future__ import annotations
 
 import ast
 import datetime as dt
-import operator
 import re
-import threading
 import warnings
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import simpleeval
 
+from app.expression_eval import (
+    _COL,
+    _OPERATORS,
+    ExpressionError,
+    Run,
+    Scope,
+    _tname,
+    compile_tree,
+)
+
 __all__ = ["Expression", "ExpressionError", "compile_expression"]
 
 _MAX_DEPTH = 100  # keeps our walk and simpleeval's recursive evaluator far from the limit
-_COL = "_hotcrm_col"  # 1-based column stashed on checked nodes, for evaluation errors
 _ALIASES: dict[str, Any] = {"true": True, "false": False, "null": None}
 _RESERVED = frozenset(  # harmless as record keys, but never accepted as field names
     ["eval", "exec", "compile", "open", "globals", "locals", "vars", "getattr", "setattr",
@@ -48,200 +55,7 @@ _DESCRIPTIONS: dict[type[ast.AST], str] = {
     ast.Set: "set literal", ast.List: "list literal outside 'in'",
     ast.Tuple: "tuple literal outside 'in'",
 }  # fmt: skip
-_SEQUENCES = (list, tuple, set, frozenset)
 _MAX_STR = simpleeval.MAX_STRING_LENGTH
-_RUNTIME_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
-
-
-class ExpressionError(ValueError):
-    """Invalid expression (compile time) or failed evaluation (run time)."""
-
-    def __init__(self, expression: str, reason: str, column: int | None = None) -> None:
-        self.expression, self.reason, self.column = expression, reason, column
-        where = "" if column is None else f"column {column}: "
-        super().__init__(f"{where}{reason} in expression: {expression}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.expression, self.reason, self.column))
-
-
-def _tname(value: Any) -> str:
-    names = {str: "text", bool: "boolean", type(None): "null", dt.date: "date"}
-    number = _is_num(value) and not isinstance(value, bool)
-    return "number" if number else names.get(type(value), type(value).__name__)
-
-
-def _is_num(value: Any) -> bool:
-    return isinstance(value, (int, float, Decimal))
-
-
-def _mismatch(symbol: str, a: Any, b: Any) -> TypeError:
-    return TypeError(f"cannot apply '{symbol}' to {_tname(a)} and {_tname(b)}")
-
-
-def _as_date(value: dt.date) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-def _dates(a: Any, b: Any) -> tuple[Any, Any]:
-    """A date compared with a datetime compares the date part."""
-    mixed = isinstance(a, dt.datetime) != isinstance(b, dt.datetime)
-    if mixed and isinstance(a, dt.date) and isinstance(b, dt.date):
-        return _as_date(a), _as_date(b)
-    return a, b
-
-
-def _arithmetic(symbol: str) -> Callable[[Any, Any], Any]:
-    def apply(a: Any, b: Any) -> Any:
-        if a is None or b is None:
-            return None
-        if _is_num(a) and _is_num(b):
-            if isinstance(a, Decimal) != isinstance(b, Decimal) and float in (type(a), type(b)):
-                a, b = float(a), float(b)  # Decimal mixes with int, not with float
-            if symbol == "/":
-                return None if b == 0 else a / b
-            return {"+": operator.add, "-": operator.sub, "*": simpleeval.safe_mult}[symbol](a, b)
-        if symbol in "+-" and isinstance(a, dt.date) and _is_num(b):
-            days = dt.timedelta(days=float(b))
-            return a + days if symbol == "+" else a - days
-        if symbol == "+" and _is_num(a) and isinstance(b, dt.date):
-            return b + dt.timedelta(days=float(a))
-        if symbol == "+" and isinstance(a, str) and isinstance(b, str):
-            return simpleeval.safe_add(a, b)  # enforces MAX_STRING_LENGTH
-        if symbol == "-" and isinstance(a, dt.date) and isinstance(b, dt.date):
-            if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
-                return (a - b).total_seconds() / 86400
-            return (_as_date(a) - _as_date(b)).days
-        raise _mismatch(symbol, a, b)  # also keeps 'x' * 'y' away from safe_mult
-
-    return apply
-
-
-def _compare(fn: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], bool]:
-    def compare(a: Any, b: Any) -> bool:
-        if (a is None or b is None) and symbol not in ("==", "!="):
-            return False  # ordering with null is false; == and != compare normally
-        a, b = _dates(a, b)
-        try:
-            return bool(fn(a, b))
-        except TypeError:
-            raise _mismatch(symbol, a, b) from None
-
-    return compare
-
-
-def _neg(a: Any) -> Any:
-    if a is None or _is_num(a):
-        return None if a is None else -a
-    raise TypeError(f"cannot negate {_tname(a)}")
-
-
-def _in(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return False
-    if isinstance(b, str) and not isinstance(a, str):
-        raise _mismatch("in", a, b)
-    if not isinstance(b, (str, *_SEQUENCES)):
-        raise TypeError(f"'in' needs text or a list on the right, not {_tname(b)}")
-    return a in b
-
-
-_OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
-    ast.Add: _arithmetic("+"), ast.Sub: _arithmetic("-"), ast.Mult: _arithmetic("*"),
-    ast.Div: _arithmetic("/"), ast.USub: _neg, ast.Not: operator.not_,
-    ast.Eq: _compare(operator.eq, "=="), ast.NotEq: _compare(operator.ne, "!="),
-    ast.Lt: _compare(operator.lt, "<"), ast.LtE: _compare(operator.le, "<="),
-    ast.Gt: _compare(operator.gt, ">"), ast.GtE: _compare(operator.ge, ">="),
-    ast.In: _in, ast.NotIn: lambda a, b: not _in(a, b),
-}  # fmt: skip
-
-
-def _isblank(value: Any) -> bool:
-    if isinstance(value, str):
-        return not value.strip()
-    return value is None or (isinstance(value, (*_SEQUENCES, dict)) and not value)
-
-
-def _len(value: Any) -> int:
-    if value is None or isinstance(value, (str, *_SEQUENCES)):
-        return 0 if value is None else len(value)
-    raise TypeError(f"LEN() expects text or a list, not {_tname(value)}")
-
-
-def _contains(haystack: Any, needle: Any) -> bool:
-    if haystack is None or needle is None:
-        return False
-    if isinstance(haystack, str) and isinstance(needle, str):
-        return needle.casefold() in haystack.casefold()
-    if isinstance(haystack, _SEQUENCES):
-        if isinstance(needle, str):
-            return any(isinstance(x, str) and x.casefold() == needle.casefold() for x in haystack)
-        return needle in haystack
-    raise TypeError(f"CONTAINS() cannot look for {_tname(needle)} in {_tname(haystack)}")
-
-
-class _Evaluator(simpleeval.SimpleEval):
-    """Walks a parsed tree against one record. Building one (simpleeval's node table, a
-    warnings filter) cost more than most evaluations, so each thread keeps one and
-    `run` points it at the record at hand; the parsed tree is shared, read-only."""
-
-    def __init__(self) -> None:
-        functions: dict[str, Callable[..., Any]] = {
-            "ISBLANK": _isblank, "LEN": _len, "CONTAINS": _contains, "NOT": operator.not_,
-            "TODAY": lambda: self._today, "NOW": lambda: self._now,
-            "ISNEW": lambda: self._is_new, "ISCHANGED": self._is_changed,
-            "PRIORVALUE": lambda f: None if self._prior is None else self._prior.get(f),
-        }  # fmt: skip
-        super().__init__(operators=_OPERATORS, functions=functions, names={})
-        self.nodes[ast.List] = self.nodes[ast.Tuple] = self._eval_sequence
-        self.busy = False
-        self._forget()
-
-    def _forget(self) -> None:
-        self._source = ""
-        self._record: Mapping[str, Any] = {}
-        self._prior: Mapping[str, Any] | None = None
-        self._is_new, self._today, self._now = False, _EPOCH_DAY, _EPOCH
-
-    def run(self, source: str, tree: ast.expr, record: Mapping[str, Any],
-            prior: Mapping[str, Any] | None, is_new: bool, today: dt.date | None,
-            now: dt.datetime | None) -> Any:  # fmt: skip
-        now = now if now is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        self._source, self._record, self._prior, self._is_new = source, record, prior, is_new
-        self._now, self._today = now, today if today is not None else _as_date(now)
-        self.busy = True
-        try:
-            return self.eval(source, previously_parsed=tree)
-        finally:
-            self.busy = False
-            self._forget()  # no record outlives its evaluation
-
-    def _is_changed(self, name: Any) -> bool:
-        prior, record = self._prior, self._record
-        return not (self._is_new or prior is None) and prior.get(name) != record.get(name)
-
-    def _eval(self, node: ast.AST) -> Any:
-        try:
-            return super()._eval(node)
-        except ExpressionError:
-            raise
-        except (*_RUNTIME_ERRORS, simpleeval.InvalidExpression) as exc:
-            reason = str(exc) or type(exc).__name__
-            raise ExpressionError(self._source, reason, getattr(node, _COL, None)) from exc
-
-    def _eval_name(self, node: ast.Name) -> Any:
-        return self._record.get(node.id)  # missing -> None; never falls back to functions
-
-    def _eval_sequence(self, node: ast.List | ast.Tuple) -> list[Any]:
-        return [self._eval(item) for item in node.elts]
-
-    def _eval_call(self, node: ast.Call) -> Any:  # simpleeval evaluates all args eagerly
-        name, args = getattr(node.func, "id", ""), node.args
-        if name == "IF":
-            return self._eval(args[1] if self._eval(args[0]) else args[2])
-        if name in ("AND", "OR"):
-            return (all if name == "AND" else any)(self._eval(arg) for arg in args)
-        return super()._eval_call(node)
 
 
 @dataclass(frozen=True)
@@ -249,20 +63,13 @@ class Expression:
     source: str
     names: frozenset[str]
     _tree: ast.expr = field(repr=False, compare=False)
+    # The checked tree as closures (app/expression_eval.py), built once at compile time.
+    _run: Run = field(repr=False, compare=False)
 
     def evaluate(self, record: Mapping[str, Any], *, prior: Mapping[str, Any] | None = None,
                  is_new: bool = False, today: dt.date | None = None,
                  now: dt.datetime | None = None) -> Any:  # fmt: skip
-        evaluator = getattr(_per_thread, "evaluator", None)
-        if evaluator is None or evaluator.busy:  # busy: an evaluation inside an evaluation
-            evaluator = _Evaluator()
-            _per_thread.evaluator = evaluator
-        return evaluator.run(self.source, self._tree, record, prior, is_new, today, now)
-
-
-_per_thread = threading.local()
-_EPOCH = dt.datetime(1970, 1, 1)
-_EPOCH_DAY = _EPOCH.date()
+        return self._run(Scope(record, prior, is_new, today, now))
 
 
 class _Checker:
@@ -399,4 +206,4 @@ def compile_expression(source: str, known_names: Collection[str] | None = None) 
         tree = checker.check(statement.value)
     except RecursionError:
         raise checker.error("expression is too deeply nested") from None
-    return Expression(source, frozenset(checker.names), tree)
+    return Expression(source, frozenset(checker.names), tree, compile_tree(source, tree))

@@ -19,12 +19,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    String,
     Table,
     and_,
     bindparam,
-    cast,
-    func,
     literal_column,
     or_,
     select,
@@ -34,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from app.storage.prepared import Prepared
 from app.storage.rollups import COUNT, Reach, RollupSpec, count_column, sum_column
 
 EPOCH = date(1970, 1, 1)
@@ -165,127 +163,12 @@ def _reached(conn: Connection, rollups: list[tuple[RollupSpec, Table]],
                            [r for pair in changes for r in pair if r is not None], known)
 
 
-class InsertRiders:
-    """PostgreSQL: a new record's +1 to each of its object's rollups as statements to run
-    as data-modifying CTEs of the record's own INSERT (audit.write_with_entry), and their
-    parameters — the record, its audit entry and its rollups in one round trip instead of
-    one each. An insert only adds to groups, so no group can empty and no delete has to
-    follow. What does not depend on the record (the statements, their parameter names,
-    the reaches) is worked out once: the write path keeps one per object definition
-    (write_plan.py)."""
-
-    def __init__(self, rollups: Iterable[tuple[RollupSpec, Table]]):
-        self.rollups = list(rollups)
-        self.reaches = tuple(dict.fromkeys(r for spec, _ in self.rollups for r in spec.reaches))
-        statements, self._shapes = [], []
-        for index, (spec, table) in enumerate(self.rollups):
-            prefix, measures = f"r{index}_", _measures(spec)
-            statements.append(_rider(spec, table, prefix, [*spec.key_columns, *measures]))
-            self._shapes.append((spec, tuple(prefix + name for name in spec.key_columns),
-                                 _dim_reaches(spec), tuple(prefix + name for name in measures),
-                                 tuple(name == COUNT or name.startswith("c__")
-                                       for name in measures)))
-        self.statements = tuple(statements)
-        self._folded: dict[tuple[tuple[str, Any], ...], tuple[Any, ...]] = {}
-
-    def __call__(self, conn: Connection, record: dict[str, Any],
-                 table_of: TableOf | None = None,
-                 known: dict[tuple[str, str], Any] | None = None,
-                 checks: dict[str, Any] | None = None
-                 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """`checks`: {lookup field: the CTE of the statement that checks it and reads the
-        fields reached through it} (WritePipeline._folded_insert); the rollups take those
-        fields from it in the same statement instead of a parameter read before."""
-        folded = {lookup: cte for lookup, cte in (checks or {}).items()
-                  if any(r.lookup == lookup for r in self.reaches)}
-        reaches = [r for r in self.reaches if r.lookup not in folded]
-        if reaches:
-            values = _reached_values(conn, reaches, _needs(table_of), [record], known)
-            record = dict(record)
-            for reach in reaches:  # as _with_reached, once for all the rollups
-                record[reach.path] = values.get((reach.path, record.get(reach.lookup) or ""))
-        params: dict[str, Any] = {}
-        for spec, key_names, dim_reaches, measure_names, counted in self._shapes:
-            # deltas() of one new record: its group's key and its whole contribution.
-            for name, part, through in zip(key_names, _key(spec, record), dim_reaches,
-                                           strict=True):
-                if through is None or through.lookup not in folded:
-                    params[name] = part
-            for name, is_count, amount in zip(measure_names, counted,
-                                              _contribution(spec, record, 1), strict=True):
-                params[name] = int(amount) if is_count else amount
-        return (self._statements_with(folded) if folded else self.statements), params
-
-    def _statements_with(self, folded: dict[str, Any]) -> tuple[Any, ...]:
-        key = tuple(sorted(folded.items(), key=lambda item: item[0]))
-        found = self._folded.get(key)
-        if found is None:
-            found = tuple(_folded_rider(spec, table, f"r{index}_", folded)
-                          for index, (spec, table) in enumerate(self.rollups))
-            if len(self._folded) > 1024:  # one per caller's row filter: bounded
-                self._folded.clear()
-            self._folded[key] = found
-        return found
-
-
-def _needs(table_of: TableOf | None) -> TableOf:
-    assert table_of is not None, "a rollup with reached dimensions needs their tables"
-    return table_of
-
-
-def _dim_reaches(spec: RollupSpec) -> tuple[Reach | None, ...]:
-    """Per key column of `spec`: the reach it keeps, or None (a field of the record)."""
-    by_path = {reach.path: reach for reach in spec.reaches}
-    return (*(by_path.get(dim) for dim in spec.dims), *([None] if spec.month else []))
-
-
-def _folded_rider(spec: RollupSpec, table: Table, prefix: str, folded: dict[str, Any]) -> Any:
-    """The rider of `spec` whose reached key columns come from the CTEs in `folded` (the
-    looked-up record's row, read FOR SHARE by the same statement): `_key`'s '' for null.
-    With no row there (the lookup failed its check) it adds nothing; the save then
-    fails and rolls back."""
-    measures = _measures(spec)
-    columns: list[Any] = []
-    sources = []
-    for name, reach in zip(spec.key_columns, _dim_reaches(spec), strict=True):
-        if reach is not None and reach.lookup in folded:
-            cte = folded[reach.lookup]
-            columns.append(func.coalesce(cast(cte.c[reach.field], String), ""))
-            sources.append(cte)
-        else:
-            columns.append(bindparam(prefix + name, type_=table.c[name].type))
-    if not sources:
-        return _rider(spec, table, prefix, [*spec.key_columns, *measures])
-    columns += [bindparam(prefix + name, type_=table.c[name].type) for name in measures]
-    rows = select(*columns).select_from(side_by_side(list(dict.fromkeys(sources))))
-    stmt = postgresql.insert(table).from_select([*spec.key_columns, *measures], rows)
-    return _adding(stmt, spec, table, measures).returning(literal_column("1"))
-
-
 def side_by_side(froms: list[Any]) -> Any:
     """FROM items of one row each (or none) joined side by side: ON true says so."""
     joined = froms[0]
     for other in froms[1:]:
         joined = joined.join(other, true())
     return joined
-
-
-def _rider(spec: RollupSpec, table: Table, prefix: str, columns: list[str]) -> Any:
-    key = (id(table), prefix)
-    found = _riders.get(key)
-    if found is not None and found[0] is table:
-        return found[1]
-    stmt = postgresql.insert(table).values(
-        {name: bindparam(prefix + name, type_=table.c[name].type) for name in columns})
-    rider = _adding(stmt, spec, table, [c for c in columns if c not in spec.key_columns]
-                    ).returning(literal_column("1"))
-    if len(_riders) > 1024:  # metadata reloads make new tables: forget the old ones
-        _riders.clear()
-    _riders[key] = (table, rider)
-    return rider
-
-
-_riders: dict[tuple[int, str], tuple[Table, Any]] = {}
 
 
 def follow(conn: Connection, rollups: dict[str, list[tuple[RollupSpec, Table]]],
@@ -326,8 +209,12 @@ def _upsert(conn: Connection, spec: RollupSpec, table: Table,
     found = deltas(spec, changes)
     if not found:
         return
-    upsert, remove = _statements(conn.dialect.name, spec, table, _measures(spec))
-    conn.execute(upsert, _rows(spec, found))
+    upsert, remove, prepared = _statements(conn.dialect.name, spec, table, _measures(spec))
+    rows = _rows(spec, found)
+    if len(rows) == 1:  # one group (every insert): run as its SQL (storage/prepared.py)
+        prepared.execute(conn, rows[0]).close()
+    else:
+        conn.execute(upsert, rows)
     # Groups that reached zero rows go, so the table holds only groups that exist. Only
     # the groups a row left can be empty now: found by their key, not by a scan.
     emptied = [{f"k_{name}": value for name, value in zip(spec.key_columns, key, strict=True)}
@@ -360,16 +247,16 @@ def _adding(stmt: Any, spec: RollupSpec, table: Table, measures: list[str]) -> A
         set_={name: table.c[name] + stmt.excluded[name] for name in measures})
 
 
-_built: dict[tuple[int, str], tuple[Table, Any, Any]] = {}
+_built: dict[tuple[int, str], tuple[Table, Any, Any, Prepared]] = {}
 
 
 def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: list[str]
-                ) -> tuple[Any, Any]:
-    """The rollup's upsert and empty-group delete, built once per table (building the
-    upsert's SET clause cost more than running it)."""
+                ) -> tuple[Any, Any, Prepared]:
+    """The rollup's upsert (also compiled once for one row) and empty-group delete,
+    built once per table (building the upsert's SET clause cost more than running it)."""
     found = _built.get((id(table), dialect_name))
     if found is not None and found[0] is table:
-        return found[1], found[2]
+        return found[1], found[2], found[3]
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     upsert = _adding(dialect.insert(table), spec, table, measures)
     remove = table.delete().where(
@@ -377,8 +264,9 @@ def _statements(dialect_name: str, spec: RollupSpec, table: Table, measures: lis
         *[table.c[name] == bindparam(f"k_{name}") for name in spec.key_columns])
     if len(_built) > 256:  # metadata reloads make new tables: forget the old ones
         _built.clear()
-    _built[(id(table), dialect_name)] = (table, upsert, remove)
-    return upsert, remove
+    prepared = Prepared(upsert)
+    _built[(id(table), dialect_name)] = (table, upsert, remove, prepared)
+    return upsert, remove, prepared
 
 
 def update_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],

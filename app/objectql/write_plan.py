@@ -19,6 +19,7 @@ from app.expressions import Expression
 from app.metadata.models import FieldDef, ObjectDef
 from app.objectql import rollup_upkeep
 from app.objectql.coerce import blank, coerce_value
+from app.objectql.insert_riders import InsertRiders
 from app.storage.rollups import Reach
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class WritePlan:
         fields = obj.fields
         self.all_fields = obj.all_fields
         self.field_names = tuple(self.all_fields)
+        self.bound_names = {name: f"v_{name}" for name in self.all_fields}  # see _bound
         self.defaults = [(name, fd) for name, fd in fields.items()
                          if fd.default is not None and not fd.is_computed]
         self.required = [(name, f"{fd.display_label} is required")
@@ -56,7 +58,7 @@ class WritePlan:
         self.reaches_by_lookup: dict[str, tuple[Reach, ...]] = {
             lookup: tuple(reaches) for lookup, reaches
             in rollup_upkeep.reaches_by_lookup(self.rollups).items()}
-        self.insert_riders = rollup_upkeep.InsertRiders(self.rollups) \
+        self.insert_riders = InsertRiders(self.rollups) \
             if self.rollups else None
         self._inputs: dict[tuple[Any, ...], InputCheck] = {}
         self._types: dict[str, fieldtypes.FieldType] = {}

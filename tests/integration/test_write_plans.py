@@ -80,3 +80,22 @@ def test_a_value_a_trigger_sets_is_still_coerced_and_checked(
     amount_trigger[0] = "lots"
     with pytest.raises(ValidationError, match="not a number"):
         svc.ql.insert(SYSTEM, "opportunity", deal)
+
+
+def test_a_changed_formula_and_a_new_field_reach_the_next_save(svc: Services) -> None:
+    """The expression closures, the insert's parameter names and the statements compiled
+    once (storage/prepared.py) all belong to a definition: the next save uses the new."""
+    account = svc.ql.insert(SYSTEM, "account", {"name": "Acme", "phone": "555-0100"})
+    deal = {"name": "Deal", "account": account["id"], "amount": 1000,
+            "stage": "qualification", "close_date": "2027-01-06"}
+    before = svc.ql.insert(SYSTEM, "opportunity", deal)
+    assert before["expected_revenue"] == 200
+    doc = svc.studio.object_document("opportunity")
+    doc["fields"]["expected_revenue"] = {**doc["fields"]["expected_revenue"],
+                                         "formula": "amount * probability / 50"}
+    doc["fields"]["region_code"] = {"type": "text", "label": "Region code"}
+    svc.studio.save_object(SYSTEM, "opportunity", doc, base_version=0)
+    after = svc.ql.insert(SYSTEM, "opportunity", {**deal, "region_code": "EU-1"})
+    assert after["expected_revenue"] == 400
+    assert svc.ql.get(SYSTEM, "opportunity", after["id"])["region_code"] == "EU-1"
+    assert svc.ql.get(SYSTEM, "opportunity", before["id"])["expected_revenue"] == 200
