@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 
 from app.http_protocol import CoalescingTransport
+from tests.support.loops import run_on_own_loop
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"
 
@@ -37,7 +39,7 @@ class RecordingTransport(asyncio.Transport):
 
 
 def test_a_head_and_its_body_go_out_in_one_write() -> None:
-    asyncio.run(_test_a_head_and_its_body_go_out_in_one_write())
+    run_on_own_loop(_test_a_head_and_its_body_go_out_in_one_write)
 
 
 async def _test_a_head_and_its_body_go_out_in_one_write() -> None:
@@ -52,7 +54,7 @@ async def _test_a_head_and_its_body_go_out_in_one_write() -> None:
 
 
 def test_a_head_without_a_body_goes_out_after_one_loop_turn() -> None:
-    asyncio.run(_test_a_head_without_a_body_goes_out_after_one_loop_turn())
+    run_on_own_loop(_test_a_head_without_a_body_goes_out_after_one_loop_turn)
 
 
 async def _test_a_head_without_a_body_goes_out_after_one_loop_turn() -> None:
@@ -65,7 +67,7 @@ async def _test_a_head_without_a_body_goes_out_after_one_loop_turn() -> None:
 
 
 def test_closing_sends_the_held_head_first() -> None:
-    asyncio.run(_test_closing_sends_the_held_head_first())
+    run_on_own_loop(_test_closing_sends_the_held_head_first)
 
 
 async def _test_closing_sends_the_held_head_first() -> None:
@@ -79,7 +81,7 @@ async def _test_closing_sends_the_held_head_first() -> None:
 
 
 def test_other_bytes_pass_straight_through_in_order() -> None:
-    asyncio.run(_test_other_bytes_pass_straight_through_in_order())
+    run_on_own_loop(_test_other_bytes_pass_straight_through_in_order)
 
 
 async def _test_other_bytes_pass_straight_through_in_order() -> None:
@@ -95,8 +97,6 @@ async def _test_other_bytes_pass_straight_through_in_order() -> None:
 def test_a_real_server_answers_keep_alive_requests_whole_and_in_order() -> None:
     """A real uvicorn with the protocol on loopback: three requests on one connection,
     each answer complete and in order (the head never waits for a later request)."""
-    import threading
-
     import uvicorn
     from fastapi import FastAPI
     from fastapi.responses import PlainTextResponse

@@ -5,36 +5,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, TypeVar
 
 import pytest
 
 from app.api import offload
 from app.config import WORKER_THREADS
+from tests.support.loops import run_on_own_loop
 
 who: ContextVar[str] = ContextVar("who", default="nobody")
-T = TypeVar("T")
-
-
-def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """`asyncio.run(main())` on a thread of its own: an earlier test of the session (the
-    NiceGUI user fixture) may leave an event loop set on this one."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(asyncio.run(main()))
-        except BaseException as exc:  # handed to the test below
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0]
 
 
 @pytest.fixture
@@ -51,7 +31,7 @@ def test_work_runs_off_the_loop_with_the_callers_context(pool_of_two: None) -> N
         return await offload.off_loop(
             lambda: (threading.current_thread().name, who.get(), loop_thread))
 
-    thread, seen, loop = _run(main)
+    thread, seen, loop = run_on_own_loop(main)
     assert thread.startswith("hotcrm-db") and thread != loop
     assert seen == "request 7"  # log lines written in the pool carry the request id
 
@@ -73,7 +53,7 @@ def test_at_most_the_configured_number_of_calls_run_at_once(pool_of_two: None) -
     async def main() -> None:
         await asyncio.gather(*(offload.off_loop(work) for _ in range(8)))
 
-    _run(main)
+    run_on_own_loop(main)
     assert peak == 2
 
 
@@ -85,4 +65,4 @@ def test_an_error_reaches_the_endpoint(pool_of_two: None) -> None:
         await offload.off_loop(fail)
 
     with pytest.raises(LookupError, match="no such record"):
-        _run(main)
+        run_on_own_loop(main)
