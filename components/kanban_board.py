@@ -37,12 +37,15 @@ from components.live_updates import LiveUpdates
 # Seconds during which a change event for a card this board just moved is its own echo.
 OWN_MOVE_SECONDS = 5.0
 
+# `.kb-col` is positioned so the screen-reader text in it (`sr-only`, absolutely placed)
+# stays inside the board's scroll box: otherwise the columns scrolled out of view widen
+# the document, and a phone scrolls the whole page sideways.
 CSS = """
 .kb-board { display: flex; gap: 12px; width: 100%; overflow-x: auto; align-items: stretch;
   padding-bottom: 4px; }
 .kb-col { flex: 1 0 200px; max-width: 320px; display: flex; flex-direction: column;
   border: 1px solid #e2e8f0; border-top: 3px solid #94a3b8; border-radius: 8px;
-  background: #f1f5f9; overflow: hidden; }
+  background: #f1f5f9; overflow: hidden; position: relative; }
 .kb-over { outline: 2px solid #6366f1; outline-offset: -2px; background: #eef2ff; }
 .kb-head { display: flex; align-items: center; gap: 8px; padding: 8px 12px; margin: 0;
   font-size: 13px; line-height: 1.4; letter-spacing: normal; font-weight: 400; }
@@ -122,8 +125,10 @@ class KanbanColumn(ui.element, component="kanban_column.js"):
 
 
 def board_toolbar(obj: ObjectDef, spec: BoardSpec) -> None:
-    """Title, view picker and the List ↔ Board switch."""
-    with ui.row().classes("w-full items-center gap-2 no-wrap"):
+    """Title, view picker and the List ↔ Board switch. The row wraps (like the list
+    page's title row): on a phone the switch goes to a second line, not off screen."""
+    with ui.row().classes("w-full items-center gap-x-2 gap-y-1").props(
+            'data-testid="page-header"'):
         ui.icon(obj.icon or "view_kanban", size="1.5rem").classes("text-slate-400")
         ui.label(obj.display_plural).classes(
             "text-xl font-semibold text-slate-900 dark:text-white")

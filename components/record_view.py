@@ -187,7 +187,8 @@ class RecordView:
     def _header(self, editing: bool) -> None:
         obj, record = self.obj, self.record
         with ui.card().classes(CARD + " gap-2"):
-            with ui.row().classes("w-full items-start gap-3"):
+            with ui.row().classes("w-full items-start gap-3").props(
+                    'data-testid="page-header"'):
                 with ui.element("div").classes(
                         "rounded-lg bg-indigo-50 dark:bg-slate-800 p-2 shrink-0"):
                     ui.icon(obj.icon or "description", size="1.6rem").classes("text-indigo-600")

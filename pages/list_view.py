@@ -242,7 +242,8 @@ def _list_body(state: ListState) -> DataTable:
         return result or QueryResult([], 0)  # None when the app shuts down
 
     # -- title row: object, view switcher, New ---------------------------------------------
-    with ui.row().classes("w-full items-center gap-x-2 gap-y-1"):
+    with ui.row().classes("w-full items-center gap-x-2 gap-y-1").props(
+            'data-testid="page-header"'):
         ui.icon(obj.icon or "table_rows", size="1.5rem").classes("text-slate-400")
         ui.label(obj.display_plural).classes("text-xl font-semibold text-slate-900 "
                                              "dark:text-white")
@@ -260,7 +261,8 @@ def _list_body(state: ListState) -> DataTable:
                 'data-testid="new-record"')
 
     # -- toolbar: search, filter, count, mass actions, columns, export --------------------
-    with ui.row().classes("w-full items-center gap-x-2 gap-y-1"):
+    with ui.row().classes("w-full items-center gap-x-2 gap-y-1").props(
+            'data-testid="page-header"'):
         search = ui.input(placeholder=f"Search {obj.display_plural.lower()}", value=state.q
                           ).props('dense outlined clearable debounce=300 '
                                   'data-testid="list-search"').classes("w-64 max-sm:w-full")
