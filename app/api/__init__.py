@@ -32,6 +32,8 @@ def install(app: FastAPI) -> None:
     from app.logs import RequestIdMiddleware
 
     install_error_handlers(app)
+    # The two page reads skip these (FastReadsMiddleware adds what they add): a new
+    # middleware that must see every request needs its part there too.
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OidcSessionMiddleware)  # its own cookie, /auth/oidc/ only
     app.add_middleware(RequestTimingMiddleware)  # times everything below it

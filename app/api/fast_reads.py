@@ -14,8 +14,10 @@ middlewares add: the request id (log lines and `X-Request-ID`), the timing by ro
 template, the security headers. Whatever goes differently — the endpoint raises (a 401, a
 404, a bad filter, a failure), a HEAD, a body, a mount prefix — goes to the full stack
 instead, untouched, so every error keeps its one envelope and its one place of truth.
-Reads change nothing, so a read that raised may be asked again there (its identity-cache
-and replica-routing counters then count it twice; its request id stays one).
+A middleware added for every request must add its part here too (`install` says so
+beside the list). Reads change nothing, so a read that raised may be asked again there
+(its identity-cache and replica-routing counters then count it twice; its request id
+stays one).
 """
 
 from __future__ import annotations
