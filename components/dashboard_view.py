@@ -47,7 +47,8 @@ class DashboardView:
     # -- filters --------------------------------------------------------------------------
     def _filter_bar(self) -> None:
         d, ql = self.dashboard, self.service.ql
-        with ui.row().classes("w-full items-center gap-2 dash-filters"):
+        with ui.row().classes("w-full items-center gap-2 dash-filters").props(
+                'data-testid="page-header"'):
             ui.icon(d.icon or "insights", size="1.6rem").classes("text-indigo-500")
             ui.label(d.label).classes("text-xl font-semibold text-slate-900 dark:text-white")
             self.period_label = ui.label("").classes(

@@ -37,10 +37,13 @@ async def search_page(request: Request, q: str = "") -> RedirectResponse | None:
         box = current_global_search()
         if box is not None:
             box.prefill(term)
-        with ui.row().classes("w-full items-baseline gap-2"):
+        with ui.row().classes("w-full items-baseline gap-2").props('data-testid="page-header"'):
             ui.label("Search").classes("text-xl font-semibold text-slate-900 dark:text-white")
             if term:
-                ui.label(f"“{term}”").classes("text-xl text-slate-500 dark:text-slate-400").props(
+                # A term with no spaces (up to 100 characters) breaks inside its own line
+                # instead of widening the page: the flex item may shrink (min-w-0).
+                ui.label(f"“{term}”").classes("text-xl text-slate-500 dark:text-slate-400 "
+                                              "break-words min-w-0").props(
                     'data-testid="search-term"')
                 ui.label("newest first").classes("text-sm text-slate-500 dark:text-slate-400")
         if not term:
@@ -49,8 +52,8 @@ async def search_page(request: Request, q: str = "") -> RedirectResponse | None:
             return None
         objects = searchable_objects(ctx)
         slots = {obj.name: ui.column().classes("w-full gap-0") for obj in objects}
-        status = ui.label("Searching …").classes("text-sm text-slate-500 "
-                                                 "dark:text-slate-400").props(
+        status = ui.label("Searching …").classes(
+            "text-sm text-slate-500 dark:text-slate-400 max-w-full break-words").props(
             'data-testid="search-status"')
     await ui.context.client.connected()
 

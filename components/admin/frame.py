@@ -27,7 +27,7 @@ SUBTITLE = "text-lg font-semibold text-slate-800 dark:text-slate-100"
 @contextmanager
 def admin_frame(ctx: Context, title: str, section: str) -> Iterator[ui.column]:
     with frame(ctx, f"{title} · Admin studio", active="admin") as content:
-        with ui.row().classes("w-full items-center gap-2"):
+        with ui.row().classes("w-full items-center gap-2").props('data-testid="page-header"'):
             ui.icon("admin_panel_settings", size="1.6rem").classes("text-indigo-600 "
                                                                    "dark:text-indigo-300")
             ui.label("Admin studio").classes(TITLE).props('role=heading aria-level=1')

@@ -41,7 +41,9 @@ class ObjectEditor:
         self.conflict_box = ui.column().classes("w-full")
         self._header()
         tab = tab if tab in dict(TABS) else "fields"
-        with ui.tabs(value=tab).props('no-caps align=left inline-label dense '
+        # At phone width the last tabs scroll inside the tab bar; `mobile-arrows` keeps the
+        # arrows that say so on touch screens too (Quasar hides them there by default).
+        with ui.tabs(value=tab).props('no-caps align=left inline-label dense mobile-arrows '
                                       'active-color=primary indicator-color=primary').classes(
                 "w-full border-b border-slate-200 dark:border-slate-800 text-slate-700 "
                 "dark:text-slate-200") as tabs:
@@ -69,7 +71,8 @@ class ObjectEditor:
             ui.link("Objects", "/admin").classes(f"text-sm {MUTED} no-underline "
                                                  "hover:underline")
             ui.label("/").classes(MUTED).props('aria-hidden="true"')
-        with ui.row().classes("w-full items-center gap-3 -mt-2"):
+        with ui.row().classes("w-full items-center gap-3 -mt-2").props(
+                'data-testid="object-header"'):
             ui.icon(str(doc.get("icon") or "table_rows"), size="1.8rem").classes(
                 "text-indigo-600 dark:text-indigo-300").props('aria-hidden="true"')
             with ui.column().classes("gap-0"):

@@ -1,7 +1,8 @@
 """At phone width (390 px) every control in a page's header — title, view picker, the
-List/Board switch, New, the list's toolbar, a record's actions — is on screen and can be
-clicked; the header wraps onto more lines instead of pushing controls off the right
-edge, and the document never scrolls sideways (the board scrolls inside its own box)."""
+List/Board switch, New, the list's toolbar, a record's actions, a dashboard's filters, the
+admin studio's sections — is on screen and can be clicked; the header wraps onto more
+lines instead of pushing controls off the right edge, and the document never scrolls
+sideways (the board, and the admin object's tabs, scroll inside their own box)."""
 
 from __future__ import annotations
 
@@ -77,3 +78,46 @@ def test_the_record_header_fits_a_phone(live_server: str, page: Any) -> None:
     expect(page.get_by_test_id("record-title")).to_be_visible()
     assert_header_fits(page, page.get_by_test_id("page-header"),
                        ["page-header", "record-title"])
+
+
+@pytest.mark.parametrize(("who", "path", "filters"), [
+    ("alice", "/", ["filter-period"]),  # the home page shows the rep's own dashboard
+    ("manager", "/dashboard/sales", ["filter-period", "filter-owner"])])
+def test_the_dashboard_header_fits_a_phone(live_server: str, page: Any, who: str,
+                                           path: str, filters: list[str]) -> None:
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server, who, path)
+    expect(page.get_by_test_id("filter-period")).to_be_visible()
+    assert_header_fits(page, page.get_by_test_id("page-header"), ["page-header", *filters])
+
+
+@pytest.mark.parametrize("term", ["fa", "x" * 100])
+def test_the_search_header_fits_a_phone(live_server: str, page: Any, term: str) -> None:
+    """A long term without spaces (the box takes 100 characters) wraps, not the page."""
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server, "alice", f"/search?q={term}")
+    if term == "fa":
+        expect(page.get_by_test_id("search-hit").first).to_be_visible()
+    else:
+        expect(page.get_by_test_id("search-status")).to_contain_text("No records match")
+    assert_header_fits(page, page.get_by_test_id("page-header"),
+                       ["page-header", "search-term"])
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/objects/account", "/admin/users",
+                                  "/admin/permissions", "/admin/dashboards",
+                                  "/admin/dashboards/sales", "/admin/history"])
+def test_the_admin_studio_header_fits_a_phone(live_server: str, page: Any,
+                                              path: str) -> None:
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server, "admin", path)
+    expected = ["page-header", "admin-tabs"]
+    if path == "/admin/objects/account":
+        expected.append("object-header")
+    headers = page.locator(", ".join(f"[data-testid={t}]" for t in expected))
+    assert_header_fits(page, headers, expected)
+    if path == "/admin/objects/account":
+        # The object's tabs scroll inside their bar: the last one is still a click away.
+        page.get_by_test_id("object-tab-details").click()
+        page.wait_for_url(f"{live_server}/admin/objects/account?tab=details")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
