@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 
-from app.metadata.models import ObjectDef
 from app.storage.prepared import Prepared
 from app.storage.system_tables import AuditEntry
 
@@ -20,33 +19,16 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def diff(obj: ObjectDef, old: dict[str, Any] | None, new: dict[str, Any] | None
+def diff(tracked: tuple[str, ...], old: dict[str, Any] | None, new: dict[str, Any] | None
          ) -> dict[str, list[Any]]:
-    """{field: [old, new]} for tracked fields whose value differs."""
+    """{field: [old, new]} for the `tracked` fields (WritePlan.tracked) whose value differs."""
     changes: dict[str, list[Any]] = {}
-    for name in _tracked(obj):
+    for name in tracked:
         before = old.get(name) if old else None
         after = new.get(name) if new else None
         if before != after:
             changes[name] = [jsonable(before), jsonable(after)]
     return changes
-
-
-def _tracked(obj: ObjectDef) -> tuple[str, ...]:
-    """The fields whose changes the trail keeps, once per object definition (a metadata
-    change makes new ObjectDefs; the held `obj` keeps its id from being reused)."""
-    found = _TRACKED.get(id(obj))
-    if found is not None and found[0] is obj:
-        return found[1]
-    names = tuple(name for name, fd in obj.all_fields.items()
-                  if fd.track_history and name not in ("id", "version"))
-    if len(_TRACKED) > 1024:
-        _TRACKED.clear()
-    _TRACKED[id(obj)] = (obj, names)
-    return names
-
-
-_TRACKED: dict[int, tuple[ObjectDef, tuple[str, ...]]] = {}
 
 
 def record(conn: Connection, *, object_name: str, record_id: str, action: str,

@@ -54,6 +54,8 @@ class WritePlan:
         self.master_details = [fd for fd in fields.values()
                                if fd.type == "master_detail" and fd.reference_to]
         self.autonumbers = [fd for fd in fields.values() if fd.type == "autonumber"]
+        self.tracked = tuple(name for name, fd in self.all_fields.items()
+                             if fd.track_history and name not in AUDIT_SKIPPED)
         self.rollups = schema.rollups.get(obj.name, [])
         self.reaches_by_lookup: dict[str, tuple[Reach, ...]] = {
             lookup: tuple(reaches) for lookup, reaches

@@ -167,8 +167,8 @@ class WritePipeline(WriteChecks):
         written = audit.write_with_entry(
             conn, stmt, params,
             object_name=obj.name, record_id=record["id"], action="insert",
-            user_id=ctx.user_id, at=now, changes=audit.diff(obj, None, record), via=ctx.via,
-            riders=riders, rider_params=rider_params)
+            user_id=ctx.user_id, at=now, changes=audit.diff(plan.tracked, None, record),
+            via=ctx.via, riders=riders, rider_params=rider_params)
         if pending and written != 1:
             # A lookup failed its check, so nothing was written (the rollups' riders may
             # have been: the error rolls them back). The usual check names the culprits.
@@ -215,7 +215,8 @@ class WritePipeline(WriteChecks):
         riders: tuple[Any, ...] = ()
         rider_params: dict[str, Any] = {}
         emptied: list[rollup_upkeep.Emptied] = []
-        rollups = self._plan(obj).rollups
+        plan = self._plan(obj)  # read once for the whole update
+        rollups = plan.rollups
         rolls_along = conn.dialect.name == "postgresql" and bool(rollups)
         if rolls_along:  # the rollups' upserts in the UPDATE's own statement
             riders, rider_params, emptied = rollup_upkeep.update_riders(
@@ -225,8 +226,9 @@ class WritePipeline(WriteChecks):
             conn, self._statement("update", obj, tuple(values)),
             {**_bound(values), "_key_id": record_id, "_key_version": old["version"]},
             object_name=obj.name, record_id=record_id, action="update",
-            user_id=ctx.user_id, at=new["modified_at"], changes=audit.diff(obj, old, new),
-            via=ctx.via, riders=riders, rider_params=rider_params)
+            user_id=ctx.user_id, at=new["modified_at"],
+            changes=audit.diff(plan.tracked, old, new), via=ctx.via, riders=riders,
+            rider_params=rider_params)
         if written != 1:
             raise Conflict(f"{obj.label} was changed by someone else while saving; reload",
                            current_version=None)
@@ -256,7 +258,7 @@ class WritePipeline(WriteChecks):
         self._run_triggers(conn, ctx, obj, "after_delete", old, None, frozenset())
         audit.record(conn, object_name=obj.name, record_id=record_id, action="delete",
                      user_id=ctx.user_id, at=self.ql.clock(),
-                     changes=audit.diff(obj, old, None), via=ctx.via)
+                     changes=audit.diff(self._plan(obj).tracked, old, None), via=ctx.via)
         self.ql._emit(ChangeEvent(obj.name, record_id, "delete", ctx.user_id, (), old))
 
     def _handle_children(self, conn: Connection, ctx: Context, obj: ObjectDef,
