@@ -387,7 +387,8 @@ class ObjectQL:
                 if with_total else None
             riding: int | None = None
             if total_stmt is not None:
-                records = _rows(conn, self._with_total(obj, plan.statement, total_stmt),
+                records = _rows(conn, self._with_total(obj, plan.statement, total_stmt,
+                                                       keep=key is not None),
                                 params, False, False)
                 if records:
                     riding = int(records[0][TOTAL_COLUMN] or 0)
@@ -565,6 +566,7 @@ class ObjectQL:
         obj = self.object(object_name)
         self.security.check_object(ctx, obj, "read")
         filters = list(filters or [])
+        check_filters(filters)  # bounds first, before a rollup or the compiler walks them
         total_stmt = self._rollup_count_statement(ctx, obj, filters, search)
         if total_stmt is not None:
             with self._reading() as conn:
@@ -586,8 +588,6 @@ class ObjectQL:
                             False)
             if key is not None:
                 self._remember(key, plan, obj)
-        else:
-            check_filters(filters)
         params = bind(plan, shaped[1]) if shaped is not None else {}
         with self._reading() as conn, \
                 search_planning(conn, no_ordered_walks=True) if searching else nullcontext():
@@ -598,22 +598,24 @@ class ObjectQL:
                                 search: str | None) -> Any | None:
         """The statement reading the exact row count from a rollup (app/storage/rollups.py:
         list views whose filters are owner and picklist conditions have one), or None when
-        none can give it — then the records are counted, up to the cap."""
+        none can give it — then the records are counted, up to the cap. `filters` are
+        already checked (check_filters) by the caller."""
         if (search and search.strip()) or not self._schema.rollups.get(obj.name):
             return None
-        check_filters(filters)
         return rollups.statement(self, ctx, obj, [], {"n": ("count", "id")}, filters, None, 1)
 
-    def _with_total(self, obj: ObjectDef, page: Any, total: Any) -> Any:
+    def _with_total(self, obj: ObjectDef, page: Any, total: Any, *, keep: bool) -> Any:
         """`page` with the rollup's count as one more column (TOTAL_COLUMN): an
         uncorrelated scalar subquery, which both databases evaluate once per statement.
-        Built once per (page, count) pair; the key holds both statements, so neither id
-        can be reused while the combination is cached."""
+        `keep` (the page's plan is cached): built once per (page, count) pair, the key
+        holding both statements so neither id can be reused while it is cached; a page
+        built for this call alone would only fill the cache."""
         key = ("with_total", id(obj), obj.name, page, total)
-        combined = self._plans.get(key)
+        combined = self._plans.get(key) if keep else None
         if combined is None:
             combined = page.add_columns(total.scalar_subquery().label(TOTAL_COLUMN))
-            self._remember(key, combined, obj)
+            if keep:
+                self._remember(key, combined, obj)
         return combined
 
     def find_one(self, ctx: Context, object_name: str, **kwargs: Any) -> dict[str, Any] | None:

@@ -538,6 +538,24 @@ def test_account_counts_with_empty_industries_equal_the_records(
         assert ql.count(ctx, "account", filters=filters) == (len(records), False), ctx
 
 
+def test_a_total_riding_on_an_uncached_page_leaves_nothing_in_the_plan_cache(
+        ql: Any, world: dict[str, Any]) -> None:
+    """A page whose statement is built for one call (an `in` list is compiled with its
+    values) gets its total in the same statement, but that pairing is not cached: it
+    could never be met again, and would only fill the cache (and clear it for everyone)."""
+    _reset(ql)
+    for _ in range(3):
+        ql.insert(Context.system(), "opportunity", _row(world, {
+            "stage": "proposal", "amount": 1.0, "owner": 2, "account": 0,
+            "close_date": TODAY + timedelta(days=30), "loss_reason": None}))
+    before = {k for k in ql._plans if k[0] == "with_total"}
+    for stages in (["proposal"], ["proposal", "closed_won"], ["proposal", "prospecting"]):
+        page = ql.find(world["owners"][0], "opportunity", fields=["id"], limit=1,
+                       filters=[["stage", "in", stages]], with_total=True)
+        assert page.total == 3
+    assert {k for k in ql._plans if k[0] == "with_total"} <= before
+
+
 def test_a_list_total_from_a_rollup_uses_the_page_s_connection(
         ql: Any, world: dict[str, Any]) -> None:
     """One connection per request: a second checkout for the total deadlocked the pool
