@@ -29,7 +29,7 @@ DASH = "\u2013"
 # A load that takes longer than this shows the loading bar. Not at once: setting the
 # table's `loading` prop sends the whole table (every row of the page shown) to the
 # browser, which renders it again, only to replace it with the next page a few dozen
-# ms later — half of a page change's time. Below the list page's first-paint wait.
+# ms later — half of a page change's time. Below first_paint.WAIT.
 LOADING_DELAY = 0.25
 Fetch = Callable[[int, int, list[tuple[str, str]], bool], Awaitable[QueryResult]]
 

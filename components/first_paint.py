@@ -18,6 +18,9 @@ from typing import Any
 from nicegui import background_tasks, context
 from nicegui.client import Client
 
+# Seconds a page waits for the reads its builders started before it is sent anyway.
+WAIT = 1.0
+
 _pending: weakref.WeakKeyDictionary[Client, list[asyncio.Task[Any]]] = \
     weakref.WeakKeyDictionary()
 
@@ -29,7 +32,7 @@ def start(coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
     return task
 
 
-async def settle(timeout: float) -> None:
+async def settle(timeout: float = WAIT) -> None:
     """Wait (at most `timeout` seconds) for what this page's builders started."""
     tasks = _pending.pop(context.client, [])
     if tasks:

@@ -14,8 +14,6 @@ from components.kanban_logic import NoBoard, board_spec, path_readable
 from components.shell import frame
 from pages.common import ObjectPage, object_page
 
-FIRST_PAINT_WAIT = 1.0  # seconds the page waits for the reads its frame started
-
 
 @ui.page("/o/{object_name}/kanban")
 async def kanban_page(request: Request, object_name: str,
@@ -31,11 +29,11 @@ async def kanban_page(request: Request, object_name: str,
         except NoBoard as exc:
             board_unavailable("No board", f"{exc}.")
             ui.link("Back to the list", f"/o/{obj.name}").classes("self-center text-sm")
-            await first_paint.settle(FIRST_PAINT_WAIT)
+            await first_paint.settle()
             return None
         board_toolbar(obj, spec)
         await KanbanBoard.load(ctx, spec)
     # The bell's count (read in a worker thread since the frame was built) goes in the
     # HTML too, so nothing has to follow over the websocket once it connects.
-    await first_paint.settle(FIRST_PAINT_WAIT)
+    await first_paint.settle()
     return None

@@ -31,7 +31,6 @@ from components.shell import frame
 from pages.common import ObjectPage, object_page, services
 
 log = logging.getLogger(__name__)
-FIRST_PAINT_WAIT = 1.0  # seconds the page waits for its first rows before it is sent
 
 
 class ListState:
@@ -194,7 +193,7 @@ async def list_page(request: Request, object_name: str, view: str | None = None,
     # HTML; a slow query must not hold the page (or hit the page timeout): after a moment
     # it is sent with the loading bar instead and the rows follow over the websocket.
     first_paint.start(table.reload(), name=f"list-{obj.name}")
-    await first_paint.settle(FIRST_PAINT_WAIT)
+    await first_paint.settle()
     return None
 
 

@@ -274,9 +274,10 @@ def update_riders(conn: Connection, rollups: Iterable[tuple[RollupSpec, Table]],
                   table_of: TableOf | None = None,
                   known: dict[tuple[str, str], Any] | None = None
                   ) -> tuple[tuple[Any, ...], dict[str, Any], list[Emptied]]:
-    """PostgreSQL: a saved change's rollup upserts as riders of the record's UPDATE (see
-    `insert_riders`), each adding its rows only WHERE `guard` (a condition true exactly
-    when the UPDATE matches the record: its id and version, read in the same snapshot) —
+    """PostgreSQL: a saved change's rollup upserts as riders of the record's UPDATE (as
+    `InsertRiders` does for an insert), each adding its rows only WHERE `guard` (a
+    condition true exactly when the UPDATE matches the record: its id and version, read in
+    the same snapshot) —
     so a stale version writes no rollup either. Also returns the groups the record left,
     for `remove_emptied` after the statement (a DELETE in the same statement could not see
     the upsert's counts)."""
