@@ -21,7 +21,7 @@ from typing import Any
 
 import simpleeval
 
-_COL = "_hotcrm_col"  # 1-based column stashed on checked nodes, for evaluation errors
+COLUMN_ATTR = "_hotcrm_col"  # 1-based column stashed on checked nodes, for evaluation errors
 _SEQUENCES = (list, tuple, set, frozenset)
 _RUNTIME_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
 _CAUGHT = (*_RUNTIME_ERRORS, simpleeval.InvalidExpression)
@@ -39,7 +39,7 @@ class ExpressionError(ValueError):
         return (type(self), (self.expression, self.reason, self.column))
 
 
-def _tname(value: Any) -> str:
+def type_name(value: Any) -> str:
     names = {str: "text", bool: "boolean", type(None): "null", dt.date: "date"}
     number = _is_num(value) and not isinstance(value, bool)
     return "number" if number else names.get(type(value), type(value).__name__)
@@ -50,7 +50,7 @@ def _is_num(value: Any) -> bool:
 
 
 def _mismatch(symbol: str, a: Any, b: Any) -> TypeError:
-    return TypeError(f"cannot apply '{symbol}' to {_tname(a)} and {_tname(b)}")
+    return TypeError(f"cannot apply '{symbol}' to {type_name(a)} and {type_name(b)}")
 
 
 def _as_date(value: dt.date) -> dt.date:
@@ -107,7 +107,7 @@ def _compare(fn: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any],
 def _neg(a: Any) -> Any:
     if a is None or _is_num(a):
         return None if a is None else -a
-    raise TypeError(f"cannot negate {_tname(a)}")
+    raise TypeError(f"cannot negate {type_name(a)}")
 
 
 def _in(a: Any, b: Any) -> bool:
@@ -116,11 +116,11 @@ def _in(a: Any, b: Any) -> bool:
     if isinstance(b, str) and not isinstance(a, str):
         raise _mismatch("in", a, b)
     if not isinstance(b, (str, *_SEQUENCES)):
-        raise TypeError(f"'in' needs text or a list on the right, not {_tname(b)}")
+        raise TypeError(f"'in' needs text or a list on the right, not {type_name(b)}")
     return a in b
 
 
-_OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
+OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
     ast.Add: _arithmetic("+"), ast.Sub: _arithmetic("-"), ast.Mult: _arithmetic("*"),
     ast.Div: _arithmetic("/"), ast.USub: _neg, ast.Not: operator.not_,
     ast.Eq: _compare(operator.eq, "=="), ast.NotEq: _compare(operator.ne, "!="),
@@ -139,7 +139,7 @@ def _isblank(value: Any) -> bool:
 def _len(value: Any) -> int:
     if value is None or isinstance(value, (str, *_SEQUENCES)):
         return 0 if value is None else len(value)
-    raise TypeError(f"LEN() expects text or a list, not {_tname(value)}")
+    raise TypeError(f"LEN() expects text or a list, not {type_name(value)}")
 
 
 def _contains(haystack: Any, needle: Any) -> bool:
@@ -151,7 +151,7 @@ def _contains(haystack: Any, needle: Any) -> bool:
         if isinstance(needle, str):
             return any(isinstance(x, str) and x.casefold() == needle.casefold() for x in haystack)
         return needle in haystack
-    raise TypeError(f"CONTAINS() cannot look for {_tname(needle)} in {_tname(haystack)}")
+    raise TypeError(f"CONTAINS() cannot look for {type_name(needle)} in {type_name(haystack)}")
 
 
 class Scope:
@@ -176,7 +176,7 @@ _check_result = simpleeval.SimpleEval(functions={}, names={})._check_disallowed_
 
 def compile_tree(source: str, node: ast.AST) -> Run:
     """The closure that evaluates checked `node` of `source` against a Scope."""
-    col = getattr(node, _COL, None)
+    col = getattr(node, COLUMN_ATTR, None)
 
     def failed(exc: Exception) -> ExpressionError:
         return ExpressionError(source, str(exc) or type(exc).__name__, col)
@@ -186,16 +186,16 @@ def compile_tree(source: str, node: ast.AST) -> Run:
     if isinstance(node, ast.Name):
         return _name(node.id, failed)
     if isinstance(node, ast.BinOp):
-        return _binary(_OPERATORS[type(node.op)], compile_tree(source, node.left),
+        return _binary(OPERATORS[type(node.op)], compile_tree(source, node.left),
                        compile_tree(source, node.right), failed)
     if isinstance(node, ast.UnaryOp):
-        return _unary(_OPERATORS[type(node.op)], compile_tree(source, node.operand), failed)
+        return _unary(OPERATORS[type(node.op)], compile_tree(source, node.operand), failed)
     if isinstance(node, ast.BoolOp):
         return _boolean(isinstance(node.op, ast.And),
                         [compile_tree(source, value) for value in node.values], failed)
     if isinstance(node, ast.Compare):
         return _comparison(compile_tree(source, node.left),
-                           [(_OPERATORS[type(op)], compile_tree(source, right))
+                           [(OPERATORS[type(op)], compile_tree(source, right))
                             for op, right in zip(node.ops, node.comparators, strict=True)],
                            failed)
     if isinstance(node, ast.List | ast.Tuple):

@@ -19,13 +19,13 @@ from typing import Any
 import simpleeval
 
 from app.expression_eval import (
-    _COL,
-    _OPERATORS,
+    COLUMN_ATTR,
+    OPERATORS,
     ExpressionError,
     Run,
     Scope,
-    _tname,
     compile_tree,
+    type_name,
 )
 
 __all__ = ["Expression", "ExpressionError", "compile_expression"]
@@ -98,7 +98,7 @@ class _Checker:
         return ExpressionError(self.source, reason, None if at is None else at + 1)
 
     def check_op(self, op: ast.AST, node: ast.AST) -> None:  # op nodes are shared singletons
-        if type(op) not in _OPERATORS:
+        if type(op) not in OPERATORS:
             symbol = _BAD_OPS.get(type(op), type(op).__name__)
             raise self.error(f"operator '{symbol}' is not allowed", node)
 
@@ -117,7 +117,7 @@ class _Checker:
         if depth > _MAX_DEPTH:
             raise self.error("expression is too deeply nested", node)
         at = self.index(node.lineno, node.col_offset)
-        setattr(node, _COL, None if at is None else at + 1)
+        setattr(node, COLUMN_ATTR, None if at is None else at + 1)
         if isinstance(node, ast.Constant):
             if not isinstance(node.value, (bool, int, float, str, type(None))):
                 raise self.error(f"{type(node.value).__name__} literals are not allowed", node)
@@ -182,7 +182,7 @@ class _Checker:
 def compile_expression(source: str, known_names: Collection[str] | None = None) -> Expression:
     """Parse and validate ``source``; with ``known_names`` every field must be one of them."""
     if not isinstance(source, str):  # e.g. YAML turned `visible_when: true` into a bool
-        raise ExpressionError(repr(source), f"expression must be text, not {_tname(source)}")
+        raise ExpressionError(repr(source), f"expression must be text, not {type_name(source)}")
     if not source.strip():
         raise ExpressionError(source, "expression is empty")
     checker = _Checker(source, known_names)

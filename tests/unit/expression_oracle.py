@@ -15,9 +15,9 @@ from typing import Any
 import simpleeval
 
 from app.expression_eval import (
-    _COL,
-    _OPERATORS,
     _RUNTIME_ERRORS,
+    COLUMN_ATTR,
+    OPERATORS,
     ExpressionError,
     _as_date,
     _contains,
@@ -51,7 +51,7 @@ class _Evaluator(simpleeval.SimpleEval):
             "ISNEW": lambda: self._is_new, "ISCHANGED": self._is_changed,
             "PRIORVALUE": lambda f: None if self._prior is None else self._prior.get(f),
         }  # fmt: skip
-        super().__init__(operators=_OPERATORS, functions=functions, names={})
+        super().__init__(operators=OPERATORS, functions=functions, names={})
         self.nodes[ast.List] = self.nodes[ast.Tuple] = self._eval_sequence
         self.busy = False
         self._forget()
@@ -86,7 +86,7 @@ class _Evaluator(simpleeval.SimpleEval):
             raise
         except (*_RUNTIME_ERRORS, simpleeval.InvalidExpression) as exc:
             reason = str(exc) or type(exc).__name__
-            raise ExpressionError(self._source, reason, getattr(node, _COL, None)) from exc
+            raise ExpressionError(self._source, reason, getattr(node, COLUMN_ATTR, None)) from exc
 
     def _eval_name(self, node: ast.Name) -> Any:
         return self._record.get(node.id)  # missing -> None; never falls back to functions
