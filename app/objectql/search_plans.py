@@ -33,6 +33,18 @@ newest-first search page is first read from the newest NEWEST_WINDOW rows only (
 walk stops there whatever the estimate); if that yields a full page it is exact — every
 match outside the window is older — and otherwise the page is read again from the whole
 table without ordered walks, i.e. through the trigram index.
+
+Ascending orders (open tasks by due date) get a window too, but empty values sort first
+there and most rows of a date such as `due_date` are empty (only tasks have one): over the
+whole table the first rows would all be empty and never match. So an ascending window is
+counted within the statement's own equality conditions (the view's filters, a rep's owner)
+that lead an index ending in the sort key — the view indexes are (equality filters…, sort
+keys…, id) — and is the rows whose key is at most the largest of the first NEWEST_WINDOW
+keys there. A `key <= bound` window is a prefix of the order of any set of rows only when
+none of them has an empty key (those sort before every bound); the bound is therefore
+empty — no window, the fallback answers — when an empty key is among those first rows,
+which holds exactly when the pinned rows have one at all. Ties on the bound are all inside
+(`<=`), so the page is exact whatever the later sort keys are.
 """
 
 from __future__ import annotations
@@ -41,7 +53,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, func, literal_column, select
+from sqlalchemy import (
+    BindParameter,
+    BooleanClauseList,
+    ColumnElement,
+    Connection,
+    Table,
+    case,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, Grouping, UnaryExpression
+from sqlalchemy.sql.schema import Column
 
 from app.metadata.models import ObjectDef
 
@@ -82,24 +107,90 @@ def order_window(table: Table, key: str, rows: int | None = None) -> ColumnEleme
     return table.c[key] >= bound
 
 
-def search_window(obj: ObjectDef, table: Table, sort: list[tuple[str, str]]
-                  ) -> ColumnElement[bool] | None:
+def search_window(obj: ObjectDef, table: Table, sort: list[tuple[str, str]],
+                  where: ColumnElement[bool] | None = None) -> ColumnElement[bool] | None:
     """The window a search page sorted by `sort` is first read from (see the module
-    notes), or None when its order cannot be walked that way: newest first (by id), or
-    descending by a plain column that is not searched and leads an index of the table
-    (the list views' date orders)."""
+    notes), or None when its order cannot be walked that way: newest first (by id), or by
+    a plain column that is not searched and has an index to walk — descending: an index
+    led by it (the list views' date orders); ascending: an index led by columns `where`
+    pins to one value (its top-level `column = value` conditions), then by it (the
+    views' own indexes, e.g. open tasks by due date)."""
     if not sort:
         return None
     key, direction = sort[0]
     if (key, direction) == ("id", "desc"):
         return newest_window(table)
-    if direction != "desc" or key == "id" or "." in key or key not in table.c \
+    if key == "id" or "." in key or key not in table.c \
             or key in {f.name for f in obj.searchable_fields}:
         return None
-    if not any(index.columns and next(iter(index.columns)).name == key
-               for index in table.indexes):
+    if direction == "desc":
+        if not any(index.columns and next(iter(index.columns)).name == key
+                   for index in table.indexes):
+            return None
+        return order_window(table, key)
+    pins = equality_pins(table, where)
+    pinned = pinned_index_prefix(table, key, set(pins))
+    if pinned is None:
         return None
-    return order_window(table, key)
+    return ascending_window(table, key, {name: pins[name] for name in pinned})
+
+
+def equality_pins(table: Table, where: ColumnElement[bool] | None
+                  ) -> dict[str, BindParameter[Any]]:
+    """`column = value` conditions on `table` that every row of `where` meets (its
+    top-level AND terms; nothing under an OR or NOT), by column name."""
+    pins: dict[str, BindParameter[Any]] = {}
+    stack: list[Any] = [] if where is None else [where]
+    while stack:
+        clause = stack.pop()
+        if isinstance(clause, Grouping):
+            stack.append(clause.element)
+        elif isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
+            stack.extend(clause.clauses)
+        elif isinstance(clause, BinaryExpression) and clause.operator is operators.eq \
+                and isinstance(clause.left, Column) and clause.left.table is table \
+                and isinstance(clause.right, BindParameter):
+            pins.setdefault(clause.left.name, clause.right)
+    return pins
+
+
+def pinned_index_prefix(table: Table, key: str, pinned: set[str]) -> list[str] | None:
+    """The longest list of `pinned` columns that, followed by `key`, starts a plain-column
+    index of `table` (the rows of one value of them are read in `key` order there), or
+    None when no index has `key` after pinned columns only."""
+    best: list[str] | None = None
+    for index in table.indexes:
+        names = []
+        for expression in index.expressions:
+            while isinstance(expression, UnaryExpression):  # ASC / NULLS FIRST
+                expression = expression.element
+            if not isinstance(expression, Column):
+                break  # an expression index (lower(...)): not in column order
+            names.append(expression.name)
+        if key not in names:
+            continue
+        prefix = names[:names.index(key)]
+        if set(prefix) <= pinned and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return best
+
+
+def ascending_window(table: Table, key: str, pins: dict[str, BindParameter[Any]],
+                     rows: int | None = None) -> ColumnElement[bool]:
+    """`key` at most the largest of the first `rows` (default NEWEST_WINDOW) keys, in
+    ascending order, of the rows of `table` that have the `pins` values — all of them
+    when fewer — or no row at all when one of those first keys is empty (then every key
+    is: empty keys sort first, and a `<=` window would leave them out). The bound is one
+    forward index-only read of the index (pins…, key)."""
+    window = table.alias("window")
+    column = window.c[key]
+    first = (select(column.label("k"))
+             .where(*[window.c[name] == value for name, value in pins.items()])
+             .order_by(column.asc().nulls_first())
+             .limit(literal_column(str(int(rows or NEWEST_WINDOW)))).subquery("first_keys"))
+    bound = select(case((func.count() == func.count(first.c.k), func.max(first.c.k)))
+                   ).scalar_subquery()
+    return table.c[key] <= bound
 
 
 @contextmanager

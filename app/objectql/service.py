@@ -481,7 +481,7 @@ class ObjectQL:
         fallback = None
         if search and search.strip() and self.schema.dialect == "postgresql" \
                 and limit + skip <= SCAN_MAX_ROWS \
-                and (window := search_window(obj, b.base, sort_spec)) is not None:
+                and (window := search_window(obj, b.base, sort_spec, where)) is not None:
             fallback, stmt = stmt, stmt.where(window)
         count_stmt = None
         if reusable and with_total:
