@@ -40,7 +40,8 @@ whole table the first rows would all be empty and never match. So an ascending w
 counted within the statement's own equality conditions (the view's filters, a rep's owner)
 that lead an index ending in the sort key — the view indexes are (equality filters…, sort
 keys…, id) — and is the rows whose key is at most the largest of the first NEWEST_WINDOW
-keys there. A `key <= bound` window is a prefix of the order of any set of rows only when
+keys there (and at least the first, which changes no result but steers the planner: see
+ascending_window). A `key <= bound` window is a prefix of the order of any set of rows only when
 none of them has an empty key (those sort before every bound); the bound is therefore
 empty — no window, the fallback answers — when an empty key is among those first rows,
 which holds exactly when the pinned rows have one at all. Ties on the bound are all inside
@@ -181,16 +182,22 @@ def ascending_window(table: Table, key: str, pins: dict[str, BindParameter[Any]]
     ascending order, of the rows of `table` that have the `pins` values — all of them
     when fewer — or no row at all when one of those first keys is empty (then every key
     is: empty keys sort first, and a `<=` window would leave them out). The bound is one
-    forward index-only read of the index (pins…, key)."""
+    forward index-only read of the index (pins…, key).
+
+    The window also starts at the first of those keys, which every pinned row meets: it
+    changes no result, but the planner prices two unknown bounds on one column as a
+    narrow range (0.5 % of the rows) and walks the view's index, where with one bound
+    (a third of the rows) it could fetch all rows of a less selective index (status) and
+    sort them — on 40,000 rows the two plans cost within 15 % of each other."""
     window = table.alias("window")
     column = window.c[key]
-    first = (select(column.label("k"))
-             .where(*[window.c[name] == value for name, value in pins.items()])
-             .order_by(column.asc().nulls_first())
-             .limit(literal_column(str(int(rows or NEWEST_WINDOW)))).subquery("first_keys"))
-    bound = select(case((func.count() == func.count(first.c.k), func.max(first.c.k)))
-                   ).scalar_subquery()
-    return table.c[key] <= bound
+    pinned = [window.c[name] == value for name, value in pins.items()]
+    ordered = select(column).where(*pinned).order_by(column.asc().nulls_first())
+    first = ordered.limit(literal_column(str(int(rows or NEWEST_WINDOW)))).subquery("first_keys")
+    low = ordered.limit(literal_column("1")).scalar_subquery()
+    high = select(case((func.count() == func.count(first.c[key]), func.max(first.c[key])))
+                  ).scalar_subquery()
+    return table.c[key].between(low, high)
 
 
 @contextmanager

@@ -45,6 +45,8 @@ SUBJECTS = [  # (subject, share of the rows): the common term clusters in subjec
 ]
 RARE = "Zanzibar escalation"
 STAMP = datetime(2026, 1, 1, 9, 0)
+KINDS = [("task", "planned"), ("call", "completed"), ("email", "planned"),
+         ("task", "completed"), ("meeting", "completed")]
 
 
 def _subject(i: int) -> str:
@@ -62,10 +64,14 @@ def _insert_activities(services: Services, owners: list[str], rows: int) -> None
     table = services.ql.schema.table("activity")
     batch = []
     for i in range(rows):
+        # A fifth are open tasks (the open_tasks view); only tasks have a due date, in an
+        # order independent of the ids and subjects.
+        kind, status = KINDS[i % len(KINDS)]
+        due = (STAMP + timedelta(days=i * 31 % 397)).date() if kind == "task" else None
         batch.append({"id": f"{i:026d}", "owner": owners[i % len(owners)],
                       "subject": RARE if i == rows // 2 else _subject(i),
-                      "type": "task", "status": "planned", "priority": "normal",
-                      "activity_date": STAMP + timedelta(minutes=i // 7),
+                      "type": kind, "status": status, "priority": "normal",
+                      "activity_date": STAMP + timedelta(minutes=i // 7), "due_date": due,
                       "created_at": STAMP, "modified_at": STAMP, "version": 1})
         if len(batch) == 5000 or i == rows - 1:
             with services.engine.begin() as conn:
@@ -122,7 +128,8 @@ CASES = [  # (kind, term)
     ("newest", "follow"), ("newest", "zanzibar"), ("by subject", "follow"),
     ("by subject", "whitepaper"), ("by subject", "zanzibar"), ("count", "follow"),
     ("count", "whitepaper"), ("count", "zanzibar"), ("by date", "follow"),
-    ("by date", "zanzibar"), ("by date", "send security"),
+    ("by date", "zanzibar"), ("by date", "send security"), ("open tasks", "follow"),
+    ("open tasks", "zanzibar"), ("open tasks", "send security"),
 ]
 
 
@@ -133,21 +140,23 @@ def test_search_plans_on_postgresql(large_pg: tuple[Services, dict[str, Context]
     services, people = large_pg
     ql, ctx = services.ql, people[who]
     sort = {"newest": [("id", "desc")], "by subject": [("subject", "asc")],
-            "by date": [("activity_date", "desc")]}.get(kind)
+            "by date": [("activity_date", "desc")], "open tasks": [("due_date", "asc")]
+            }.get(kind)
+    view = "open_tasks" if kind == "open tasks" else None
 
     def call() -> None:
         if sort is None:
             ql.count(ctx, "activity", search=term)
         else:
             ql.find(ctx, "activity", fields=["id", "subject"], search=term, sort=sort,
-                    limit=21)
+                    limit=21, view=view)
 
     statements = _statements(services.engine, call)
     obj = ql.object("activity")
     # A newest-first or by-date page of a rare term is read twice: from the window of
     # the first rows in that order, then (too few there) from the whole table without
     # ordered walks.
-    windowed = kind in ("newest", "by date")
+    windowed = kind in ("newest", "by date", "open tasks")
     assert len(statements) == (2 if windowed and term == "zanzibar" else 1)
     plans = [_plan(services, statement, parameters,
                    walks_searched_order(obj, sort) or i > 0, walk_only=windowed and i == 0)
@@ -167,6 +176,14 @@ def test_search_plans_on_postgresql(large_pg: tuple[Services, dict[str, Context]
         # sequential scan would read the whole table for a rare one.
         assert re.search(r"Index Scan Backward using ix_activity_(owner_)?activity_date",
                          plans[0]), plans
+        assert "Bitmap" not in plans[0] and "Seq Scan on activity" not in plans[0], plans
+        assert "Sort" not in plans[0].split("InitPlan")[0], plans
+    if kind == "open tasks":
+        # Ascending: the window (bounded within the open tasks) is walked forwards along
+        # the view's index, which stops at the bound for a rare term.
+        assert re.search(r"Index Scan using ix_activity_(owner_)?type_status_due_date_id",
+                         plans[0]), plans
+        assert re.search(r"Index Cond: .*due_date <= ", plans[0]), plans
         assert "Bitmap" not in plans[0] and "Seq Scan on activity" not in plans[0], plans
         assert "Sort" not in plans[0].split("InitPlan")[0], plans
 
