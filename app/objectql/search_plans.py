@@ -39,13 +39,11 @@ there and most rows of a date such as `due_date` are empty (only tasks have one)
 whole table the first rows would all be empty and never match. So an ascending window is
 counted within the statement's own equality conditions (the view's filters, a rep's owner)
 that lead an index ending in the sort key — the view indexes are (equality filters…, sort
-keys…, id) — and is the rows whose key is at most the largest of the first NEWEST_WINDOW
-keys there (and at least the first, which changes no result but steers the planner: see
-ascending_window). A `key <= bound` window is a prefix of the order of any set of rows only when
-none of them has an empty key (those sort before every bound); the bound is therefore
-empty — no window, the fallback answers — when an empty key is among those first rows,
-which holds exactly when the pinned rows have one at all. Ties on the bound are all inside
-(`<=`), so the page is exact whatever the later sort keys are.
+keys…, id) — and is the rows whose key lies between the first and the NEWEST_WINDOW-th key
+there (the last when fewer rows). A range of key values is a prefix of the order only when
+no row has an empty key (those sort before every value), so there is no window — the
+fallback answers — when the first key there is empty, i.e. when any is. Ties on the bound
+are all inside (`<=`), so the page is exact whatever the later sort keys are.
 """
 
 from __future__ import annotations
@@ -60,7 +58,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Table,
-    case,
     func,
     literal_column,
     select,
@@ -178,26 +175,27 @@ def pinned_index_prefix(table: Table, key: str, pinned: set[str]) -> list[str] |
 
 def ascending_window(table: Table, key: str, pins: dict[str, BindParameter[Any]],
                      rows: int | None = None) -> ColumnElement[bool]:
-    """`key` at most the largest of the first `rows` (default NEWEST_WINDOW) keys, in
-    ascending order, of the rows of `table` that have the `pins` values — all of them
-    when fewer — or no row at all when one of those first keys is empty (then every key
-    is: empty keys sort first, and a `<=` window would leave them out). The bound is one
-    forward index-only read of the index (pins…, key).
+    """`key` from the first to the `rows`-th (default NEWEST_WINDOW) key, in ascending
+    order, of the rows of `table` that have the `pins` values — to the last when fewer
+    rows have them — or no row at all when the first key is empty (empty keys sort first:
+    then some are, and a range of values would leave them out). Three reads of the index
+    (pins…, key), index-only: the first and last entries and the `rows`-th.
 
-    The window also starts at the first of those keys, which every pinned row meets: it
-    changes no result, but the planner prices two unknown bounds on one column as a
-    narrow range (0.5 % of the rows) and walks the view's index, where with one bound
-    (a third of the rows) it could fetch all rows of a less selective index (status) and
-    sort them — on 40,000 rows the two plans cost within 15 % of each other."""
+    The lower bound changes no result (every pinned row is at or above it) but steers the
+    planner: it prices two unknown bounds on one column as a narrow range (0.5 % of the
+    rows) and walks the view's index, where with one bound (a third of the rows) it could
+    fetch all rows of a less selective index (status) and sort them — on 40,000 rows the
+    two plans cost within 15 % of each other."""
     window = table.alias("window")
     column = window.c[key]
-    pinned = [window.c[name] == value for name, value in pins.items()]
-    ordered = select(column).where(*pinned).order_by(column.asc().nulls_first())
-    first = ordered.limit(literal_column(str(int(rows or NEWEST_WINDOW)))).subquery("first_keys")
-    low = ordered.limit(literal_column("1")).scalar_subquery()
-    high = select(case((func.count() == func.count(first.c[key]), func.max(first.c[key])))
-                  ).scalar_subquery()
-    return table.c[key].between(low, high)
+    pinned = select(column).where(*[window.c[name] == value for name, value in pins.items()])
+    ascending = pinned.order_by(column.asc().nulls_first())
+    one: Any = literal_column("1")
+    first = ascending.limit(one).scalar_subquery()
+    nth = ascending.offset(literal_column(str(int((rows or NEWEST_WINDOW) - 1)))).limit(one)
+    last = pinned.order_by(column.desc().nulls_last()).limit(one)
+    return table.c[key].between(first, func.coalesce(nth.scalar_subquery(),
+                                                     last.scalar_subquery()))
 
 
 @contextmanager

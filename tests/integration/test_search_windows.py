@@ -193,8 +193,8 @@ def test_open_tasks_pages_are_read_from_the_window(
         event.remove(services.engine, "before_cursor_execute", grab)
     assert found
     if services.engine.dialect.name != "postgresql":
-        assert len(seen) == 1 and "first_keys" not in seen[0]
+        assert len(seen) == 1 and "window" not in seen[0]
         return
     assert len(seen) == reads, seen
-    assert "first_keys" in seen[0] and '"window".status' in seen[0]
-    assert "first_keys" not in seen[-1] or reads == 1
+    assert '"window".type = ' in seen[0] and '"window".status = ' in seen[0]
+    assert "window" not in seen[-1] or reads == 1
