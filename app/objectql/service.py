@@ -42,7 +42,12 @@ from app.objectql.query import (
     parse_query,
     parse_sort,
 )
-from app.objectql.search_plans import search_planning, search_window, walks_searched_order
+from app.objectql.search_plans import (
+    search_planning,
+    search_window,
+    value_window,
+    walks_searched_order,
+)
 from app.objectql.security import OpenSecurity, SecurityPolicy
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
@@ -396,7 +401,8 @@ class ObjectQL:
                         del record[TOTAL_COLUMN]
             else:
                 records = _rows(conn, plan.statement, params, searching,
-                                searching and walks_searched_order(obj, sort_spec),
+                                searching and plan.fallback is None
+                                and walks_searched_order(obj, sort_spec),
                                 walk_only=plan.fallback is not None)
             if plan.fallback is not None and len(records) < limit:
                 # Too few matches among the newest rows: the term is rare, so fetch its
@@ -464,7 +470,9 @@ class ObjectQL:
         # Only searches probe the data for their plan, and searches are never cached.
         scan = bool(search) and self._common_term_in_id_order(conn, b, search, sort_spec,
                                                                 limit + skip)
-        where = self._where(ctx, b, obj, filters, search, scan=scan)
+        searching = bool(search and search.strip())
+        filtering = self._filter_clauses(ctx, b, obj, filters, search)
+        where = _all_of([*filtering, *([b.search(search or "", scan=scan)] if searching else [])])
         # Ties break by id in the direction of the last sort key, so an index ending in
         # (..., sort key, id) serves the whole order in either scan direction.
         tie_desc = bool(sort_spec) and sort_spec[-1][1] == "desc"
@@ -472,17 +480,26 @@ class ObjectQL:
         order = b.order_by(sort_spec)  # NULLS spelled out: PostgreSQL matches index keys
         if not sort_spec or sort_spec[-1][0] != "id":  # a sort ending in id has no ties
             order.append(tie)
-        stmt = b.apply(stmt)
-        if where is not None:
-            stmt = stmt.where(where)
-        stmt = stmt.order_by(*order).limit(_inline(limit))
-        if skip:
-            stmt = stmt.offset(_inline(skip))
+        columns_only = b.apply(stmt)
+
+        def page(condition: ColumnElement[bool] | None) -> Any:
+            paged = columns_only if condition is None else columns_only.where(condition)
+            paged = paged.order_by(*order).limit(_inline(limit))
+            return paged.offset(_inline(skip)) if skip else paged
+
+        stmt = page(where)
         fallback = None
-        if search and search.strip() and self.schema.dialect == "postgresql" \
-                and limit + skip <= SCAN_MAX_ROWS \
-                and (window := search_window(obj, b.base, sort_spec)) is not None:
-            fallback, stmt = stmt, stmt.where(window)
+        if searching and limit + skip <= SCAN_MAX_ROWS:
+            # Windowed pages (app/objectql/search_plans.py); the whole query answers when
+            # the window holds too few matches.
+            if (window := value_window(conn, b, search or "", sort_spec)) is not None:
+                # On SQLite the window is walked testing LIKE: the FTS match would first
+                # gather the rowid of every match, the very cost the window avoids.
+                fallback, stmt = stmt, page(_all_of(
+                    [*filtering, b.search(search or "", scan=True), window]))
+            elif self.schema.dialect == "postgresql" \
+                    and (window := search_window(obj, b.base, sort_spec)) is not None:
+                fallback, stmt = stmt, stmt.where(window)
         count_stmt = None
         if reusable and with_total:
             # Count with only the joins the filters need: a lookup join never changes a
@@ -531,6 +548,14 @@ class ObjectQL:
 
     def _where(self, ctx: Context, b: SelectBuilder, obj: ObjectDef, filters: list[Any],
                search: str | None, *, scan: bool = False) -> ColumnElement[bool] | None:
+        clauses = self._filter_clauses(ctx, b, obj, filters, search)
+        if search and search.strip():
+            clauses.append(b.search(search, scan=scan))
+        return _all_of(clauses)
+
+    def _filter_clauses(self, ctx: Context, b: SelectBuilder, obj: ObjectDef,
+                        filters: list[Any], search: str | None) -> list[ColumnElement[bool]]:
+        """Row security and the caller's filters (the search is added by `_where`)."""
         check_filters(filters)  # bounds first: the compiler below recurses
         check_search(search)
         clauses = []
@@ -540,11 +565,7 @@ class ObjectQL:
         user_filter = b.where(filters)
         if user_filter is not None:
             clauses.append(user_filter)
-        if search and search.strip():
-            clauses.append(b.search(search, scan=scan))
-        if not clauses:
-            return None
-        return and_(*clauses) if len(clauses) > 1 else clauses[0]
+        return clauses
 
     def _count_statement(self, b: SelectBuilder, where: ColumnElement[bool] | None,
                          cap: int = COUNT_CAP) -> Any:
@@ -807,3 +828,9 @@ def _nest(mapping: Any) -> dict[str, Any]:
         else:
             record.setdefault(key, value)
     return record
+
+
+def _all_of(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool] | None:
+    if not clauses:
+        return None
+    return and_(*clauses) if len(clauses) > 1 else clauses[0]
