@@ -41,7 +41,8 @@ def _subject(i: int) -> str:
     return [f"Follow-up call about {PRODUCTS[i % len(PRODUCTS)]}", "Sent follow-up email",
             "Follow up on open invoice", "FOLLOW UP NOW", "50% off_deal call",
             f"Call with Person {i % 40}", "Account note", "Account note",
-            f"Call with Person {i % 40}", "Book training", "Book training", "Quarterly review", "Follow-up call about Edge"][kind]
+            f"Call with Person {i % 40}", "Book training", "Book training", "Quarterly review",
+            "Follow-up call about Edge"][kind]
 
 
 @pytest.fixture
