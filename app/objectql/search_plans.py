@@ -41,24 +41,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    String,
-    Table,
-    and_,
-    bindparam,
-    func,
-    literal,
-    literal_column,
-    select,
-    table,
-)
+from sqlalchemy import ColumnElement, Connection, Table, func, literal_column, select
 
 from app.metadata.models import ObjectDef
-from app.objectql.compiler import SelectBuilder, escape_like
-from app.storage.search import MIN_TRIGRAM_TERM, fts_query
-from app.storage.search_values import values_table_name
 
 # Rows a newest-first search page may walk before the trigram index answers instead: a
 # term matching 0.2 % of the rows fills a 21-row page within it (~5-10 ms of walking).
@@ -115,82 +100,6 @@ def search_window(obj: ObjectDef, table: Table, sort: list[tuple[str, str]]
                for index in table.indexes):
         return None
     return order_window(table, key)
-
-
-# A search whose terms match more distinct values than this is not windowed by value.
-# Finding the first and last matching values reads every matching value, but from the
-# narrow values table, and there are never more of them than matching rows, which the
-# whole query would fetch and sort: 40k values of 'call with' take ~10 ms. The cap only
-# bounds a term matching most of a huge values table.
-VALUE_PROBE_CAP = 50_000
-
-
-def value_window(conn: Connection, b: SelectBuilder, search: str,
-                 sort: list[tuple[str, str]]) -> ColumnElement[bool] | None:
-    """The window a search page sorted by the searched field itself is first read from
-    (app/storage/search_values.py): from the first value matching the search in the
-    page's direction, the next NEWEST_WINDOW rows in that order, never past the last
-    matching value. Every match sorts inside or after it, so a full page read from it is
-    exact; None when this does not apply (another order, several searched fields, no
-    term long enough for the values' index, or too many matching values)."""
-    kept = b.schema.values.get(b.obj.name)
-    if not sort or not kept or sort[0][0] != kept:
-        return None
-    fields, terms = b.search_parts(search)
-    long_terms = [t for t in terms if len(t) >= MIN_TRIGRAM_TERM]
-    if [f.name for f in fields] != [kept] or not long_terms:
-        return None
-    first, last = _matching_values(conn, values_table_name(b.obj.name), terms, long_terms)
-    if first is None or last is None:
-        return None
-    column = b.base.c[kept]
-    walk = b.base.alias("window")
-    key = walk.c[kept]
-    offset: Any = literal_column(str(NEWEST_WINDOW - 1))
-    bounds: tuple[Any, Any]
-    bounded = func.least if conn.dialect.name == "postgresql" else func.min
-    if sort[0][1] == "desc":
-        bound = (select(key).where(key <= last).order_by(key.desc().nulls_last()).offset(offset)
-                 .limit(literal_column("1")).scalar_subquery())
-        bounds = (func.coalesce(_greatest(conn, bound, first), first), literal(last))
-    else:
-        bound = (select(key).where(key >= first).order_by(key.asc().nulls_first()).offset(offset)
-                 .limit(literal_column("1")).scalar_subquery())
-        bounds = (literal(first), func.coalesce(bounded(bound, last), last))
-    return and_(column >= bounds[0], column <= bounds[1])
-
-
-def _greatest(conn: Connection, bound: Any, first: str) -> Any:
-    return func.greatest(bound, first) if conn.dialect.name == "postgresql" \
-        else func.max(bound, first)
-
-
-def _matching_values(conn: Connection, values: str, terms: list[str], long_terms: list[str]
-                     ) -> tuple[str | None, str | None]:
-    """The smallest and largest kept values holding every term (as the object's own
-    search matches them: LIKE on PostgreSQL, FTS5 trigram phrases plus LIKE for short
-    terms on SQLite), or (None, None) when none or more than VALUE_PROBE_CAP do."""
-    value: Any = literal_column("v.value")
-    # The patterns are written into the SQL (literal_execute): as parameters, psycopg
-    # prepares the repeated probe and PostgreSQL's generic plan scanned every value.
-    likes = [func.lower(value).like(bindparam(None, f"%{escape_like(t.lower())}%",
-                                              type_=String, literal_execute=True),
-                                    escape="\\")
-             for t in terms if conn.dialect.name == "postgresql" or t not in long_terms]
-    source: Any = table(values).alias("v")
-    if conn.dialect.name == "sqlite":
-        fts = f"{values}_fts"
-        source = source.join(table(fts), literal_column(f'"{fts}".rowid')
-                             == literal_column("v.rowid"))
-        likes.append(literal_column(f'"{fts}"').op("MATCH")(
-            bindparam(None, fts_query(["value"], long_terms), type_=String)))
-    matching = (select(value.label("value")).select_from(source).where(and_(*likes))
-                .limit(VALUE_PROBE_CAP + 1).subquery())
-    count, first, last = conn.execute(select(
-        func.count(), func.min(matching.c.value), func.max(matching.c.value))).one()
-    if not count or count > VALUE_PROBE_CAP:
-        return None, None
-    return first, last
 
 
 @contextmanager

@@ -42,13 +42,9 @@ from app.objectql.query import (
     parse_query,
     parse_sort,
 )
-from app.objectql.search_plans import (
-    search_planning,
-    search_window,
-    value_window,
-    walks_searched_order,
-)
+from app.objectql.search_plans import search_planning, search_window, walks_searched_order
 from app.objectql.security import OpenSecurity, SecurityPolicy
+from app.objectql.value_windows import count_window, value_window
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
 from app.storage.rollups import rebuild
@@ -421,13 +417,17 @@ class ObjectQL:
                 else:
                     count_stmt = plan.count_statement
                     cap = SEARCH_COUNT_CAP if searching else COUNT_CAP
-                    if count_stmt is None:
+                    n = self._window_count(conn, ctx, obj, filters, search or "", cap) \
+                        if searching else None
+                    if n is None and count_stmt is None:
                         counter = self._builder(ctx, obj)
                         count_stmt = self._count_statement(
                             counter, self._where(ctx, counter, obj, filters, search), cap)
-                    with search_planning(conn, no_ordered_walks=True) if searching \
-                            else nullcontext():
-                        n = conn.execute(count_stmt, params).scalar_one()
+                    if n is None:
+                        assert count_stmt is not None
+                        with search_planning(conn, no_ordered_walks=True) if searching \
+                                else nullcontext():
+                            n = conn.execute(count_stmt, params).scalar_one()
                     result.total, result.total_capped = \
                         (cap, True) if n > cap else (int(n), False)
         return result
@@ -610,10 +610,31 @@ class ObjectQL:
             if key is not None:
                 self._remember(key, plan, obj)
         params = bind(plan, shaped[1]) if shaped is not None else {}
-        with self._reading() as conn, \
-                search_planning(conn, no_ordered_walks=True) if searching else nullcontext():
-            n = conn.execute(plan.statement, params).scalar_one()
+        with self._reading() as conn:
+            n = self._window_count(conn, ctx, obj, filters, search or "", cap) \
+                if searching else None
+            if n is None:
+                with search_planning(conn, no_ordered_walks=True) if searching \
+                        else nullcontext():
+                    n = conn.execute(plan.statement, params).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
+
+    def _window_count(self, conn: Connection, ctx: Context, obj: ObjectDef,
+                      filters: list[Any], search: str, cap: int) -> int | None:
+        """A search's count read from the searched field's range of matching values
+        (app/objectql/value_windows.py), or None when that range cannot tell."""
+        b = self._builder(ctx, obj)
+        window = count_window(conn, b, search)
+        if window is None:
+            return None
+        condition, whole = window
+        if condition is None:  # no kept value matches: neither does any row
+            return 0
+        where = _all_of([*self._filter_clauses(ctx, b, obj, filters, search),
+                         b.search(search, scan=True), condition])
+        with search_planning(conn, no_ordered_walks=False, walk_only=True):
+            n = int(conn.execute(self._count_statement(b, where, cap)).scalar_one())
+        return n if whole or n > cap else None
 
     def _rollup_count_statement(self, ctx: Context, obj: ObjectDef, filters: list[Any],
                                 search: str | None) -> Any | None:

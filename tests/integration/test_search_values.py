@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event, inspect, text
 
 from app.core import Services, build_services
-from app.objectql import Context, search_plans
+from app.objectql import Context, search_plans, service, value_windows
 from app.seed.demo import ensure_demo_users
 from app.storage.search_values import values_table_name
 from tests.conftest import METADATA
@@ -157,6 +157,29 @@ def test_pages_by_subject_for_grouped_terms(seeded: tuple[Services, dict[str, Co
                             sort=[("subject", "desc" if descending else "asc")]).records]
                     assert found == _oracle(services, term.split(), owner, descending, 21,
                                             skip), (term, descending, who, skip, window)
+
+
+def test_counts_from_the_range_of_matching_values(
+        seeded: tuple[Services, dict[str, Context]]) -> None:
+    """Counts and list totals equal the oracle's, capped as ever, whether the range of
+    matching subjects is whole, cut short with more matches than the cap, or cut short
+    with fewer (then the records are counted as before)."""
+    services, people = seeded
+    for term in ("follow", "call about", "off_", "account note", "zanzibar",
+                 "nothing-here", "person 1", "ab"):
+        for who, ctx in people.items():
+            owner = None if who == "admin" else str(ctx.user_id)
+            matches = len(_oracle(services, term.split(), owner, False, 100_000, 0))
+            for window, cap in ((50_000, 1000), (40, 1000), (300, 50), (5, 50), (40, 3)):
+                expected = (cap, True) if matches > cap else (matches, False)
+                with patch.object(value_windows, "COUNT_WINDOW", window), \
+                        patch.object(service, "SEARCH_COUNT_CAP", cap):
+                    counted = services.ql.count(ctx, "activity", search=term)
+                    page = services.ql.find(ctx, "activity", fields=["id"], search=term,
+                                            sort=[("activity_date", "desc")], limit=2,
+                                            skip=1, with_total=True)
+                assert counted == expected, (term, who, window, cap)
+                assert (page.total, page.total_capped) == expected, (term, who, window, cap)
 
 
 def _reads(services: Services, call: Any) -> list[str]:
