@@ -44,7 +44,7 @@ from app.objectql.query import (
 )
 from app.objectql.search_plans import search_planning, search_window, walks_searched_order
 from app.objectql.security import OpenSecurity, SecurityPolicy
-from app.objectql.value_windows import count_window, value_window
+from app.objectql.value_windows import NOTHING, count_window, value_window
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
 from app.storage.rollups import rebuild
@@ -490,9 +490,11 @@ class ObjectQL:
         stmt = page(where)
         fallback = None
         if searching and limit + skip <= SCAN_MAX_ROWS:
-            # Windowed pages (app/objectql/search_plans.py); the whole query answers when
-            # the window holds too few matches.
-            if (window := value_window(conn, b, search or "", sort_spec)) is not None:
+            # Windowed pages (app/objectql/value_windows.py, search_plans.py); the whole
+            # query answers when the window holds too few matches.
+            if (window := value_window(conn, b, search or "", sort_spec)) is NOTHING:
+                stmt = page(window)
+            elif window is not None:
                 # On SQLite the window is walked testing LIKE: the FTS match would first
                 # gather the rowid of every match, the very cost the window avoids.
                 fallback, stmt = stmt, page(_all_of(

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    false,
     func,
     literal,
     literal_column,
@@ -47,17 +48,23 @@ VALUE_PROBE_CAP = 50_000
 COUNT_WINDOW = 50_000
 
 
+# The window of a search no kept value matches: no row can, and the page is empty as is.
+NOTHING: ColumnElement[bool] = false()
+
+
 def value_window(conn: Connection, b: SelectBuilder, search: str,
                  sort: list[tuple[str, str]]) -> ColumnElement[bool] | None:
     """The window a search page sorted by the searched field itself is first read from
     (see the module notes), or None when this does not apply: another order, several
-    searched fields, no term long enough for the values' index, no or too many matching
-    values."""
+    searched fields, no term long enough for the values' index, too many matching
+    values); NOTHING when no value matches."""
     kept = _kept_field(b, search)
     if not sort or kept is None or sort[0][0] != kept[0]:
         return None
     n, first, last = _matching_values(conn, b, kept[1])
-    if not n:
+    if n == 0:
+        return NOTHING
+    if n is None:
         return None
     column = b.base.c[kept[0]]
     key = b.base.alias("window").c[kept[0]]

@@ -213,6 +213,9 @@ def test_a_common_term_is_read_from_its_window_alone(
     assert ("activity.subject >=" if direction == "asc" else "activity.subject <=") \
         in common[0]
     assert len(_reads(services, lambda: page("zanzibar"))) == 2
+    # No kept value holds the term: the page is empty without a look at the rows.
+    nothing = _reads(services, lambda: page("nothing-here"))
+    assert len(nothing) == 1 and "lower(activity.subject)" not in nothing[0]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
