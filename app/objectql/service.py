@@ -44,7 +44,7 @@ from app.objectql.query import (
 )
 from app.objectql.search_plans import search_planning, search_window, walks_searched_order
 from app.objectql.security import OpenSecurity, SecurityPolicy
-from app.objectql.value_windows import NOTHING, count_window, value_window
+from app.objectql.value_windows import NOTHING, Probed, count_window, value_window
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
 from app.storage.rollups import rebuild
@@ -371,13 +371,15 @@ class ObjectQL:
         key, values = self._plan_key(ctx, obj, field_names, filters, sort_spec, limit, skip,
                                      expand, search, with_total)
         plan = self._plans.get(key) if key is not None else None
+        probed: Probed = {}  # a search's matching values, probed once for page and total
         with self._reading() as conn:  # one connection for a search's plan probe and the read
             if plan is not None:
                 check_filters(filters)
                 params = bind(plan, values)
             else:
                 plan = self._find_plan(conn, ctx, obj, field_names, filters, sort_spec, limit,
-                                       skip, expand, search, with_total, key is not None)
+                                       skip, expand, search, with_total, key is not None,
+                                       probed)
                 params = {}
                 if key is not None:
                     self._remember(key, plan, obj)
@@ -417,8 +419,8 @@ class ObjectQL:
                 else:
                     count_stmt = plan.count_statement
                     cap = SEARCH_COUNT_CAP if searching else COUNT_CAP
-                    n = self._window_count(conn, ctx, obj, filters, search or "", cap) \
-                        if searching else None
+                    n = self._window_count(conn, ctx, obj, filters, search or "", cap,
+                                           probed) if searching else None
                     if n is None and count_stmt is None:
                         counter = self._builder(ctx, obj)
                         count_stmt = self._count_statement(
@@ -456,7 +458,8 @@ class ObjectQL:
     def _find_plan(self, conn: Connection, ctx: Context, obj: ObjectDef, field_names: list[str],
                    filters: list[Any], sort_spec: list[tuple[str, str]], limit: int,
                    skip: int, expand: dict[str, list[str] | None] | None,
-                   search: str | None, with_total: bool, reusable: bool) -> FindPlan:
+                   search: str | None, with_total: bool, reusable: bool,
+                   probed: Probed | None = None) -> FindPlan:
         b = self._builder(ctx, obj)
         if reusable:
             b.slots = []
@@ -492,7 +495,7 @@ class ObjectQL:
         if searching and limit + skip <= SCAN_MAX_ROWS:
             # Windowed pages (app/objectql/value_windows.py, search_plans.py); the whole
             # query answers when the window holds too few matches.
-            if (window := value_window(conn, b, search or "", sort_spec)) is NOTHING:
+            if (window := value_window(conn, b, search or "", sort_spec, probed)) is NOTHING:
                 stmt = page(window)
             elif window is not None:
                 # On SQLite the window is walked testing LIKE: the FTS match would first
@@ -622,11 +625,12 @@ class ObjectQL:
         return (cap, True) if n > cap else (int(n), False)
 
     def _window_count(self, conn: Connection, ctx: Context, obj: ObjectDef,
-                      filters: list[Any], search: str, cap: int) -> int | None:
+                      filters: list[Any], search: str, cap: int,
+                      probed: Probed | None = None) -> int | None:
         """A search's count read from the searched field's range of matching values
         (app/objectql/value_windows.py), or None when that range cannot tell."""
         b = self._builder(ctx, obj)
-        window = count_window(conn, b, search)
+        window = count_window(conn, b, search, probed)
         if window is None:
             return None
         condition, whole = window

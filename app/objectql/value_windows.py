@@ -44,6 +44,8 @@ from app.storage.search_values import values_table_name
 # More matching distinct values than this: not windowed (the cap bounds the probe for a
 # term matching most of a huge values table; 33k values of 'call with' take ~30 ms).
 VALUE_PROBE_CAP = 50_000
+# The probe's answers within one call, by (object, terms).
+Probed = dict[tuple[str, tuple[str, ...]], tuple[int | None, Any, Any]]
 # Rows a count's range may span before it is cut (an index-only walk of ~3-5 ms).
 COUNT_WINDOW = 50_000
 
@@ -53,7 +55,8 @@ NOTHING: ColumnElement[bool] = false()
 
 
 def value_window(conn: Connection, b: SelectBuilder, search: str,
-                 sort: list[tuple[str, str]]) -> ColumnElement[bool] | None:
+                 sort: list[tuple[str, str]], probed: Probed | None = None
+                 ) -> ColumnElement[bool] | None:
     """The window a search page sorted by the searched field itself is first read from
     (see the module notes), or None when this does not apply: another order, several
     searched fields, no term long enough for the values' index, too many matching
@@ -61,7 +64,7 @@ def value_window(conn: Connection, b: SelectBuilder, search: str,
     kept = _kept_field(b, search)
     if not sort or kept is None or sort[0][0] != kept[0]:
         return None
-    n, first, last = _matching_values(conn, b, kept[1])
+    n, first, last = _matching_values(conn, b, kept[1], probed)
     if n == 0:
         return NOTHING
     if n is None:
@@ -82,14 +85,15 @@ def value_window(conn: Connection, b: SelectBuilder, search: str,
     return and_(column >= literal(first), column <= func.coalesce(end, last))
 
 
-def count_window(conn: Connection, b: SelectBuilder, search: str
+def count_window(conn: Connection, b: SelectBuilder, search: str,
+                 probed: Probed | None = None
                  ) -> tuple[ColumnElement[bool] | None, bool] | None:
     """(the range a search's matches are counted in, whether it holds all of them), or
     None when this does not apply; (None, True) when nothing matches at all."""
     kept = _kept_field(b, search)
     if kept is None:
         return None
-    n, first, last = _matching_values(conn, b, kept[1])
+    n, first, last = _matching_values(conn, b, kept[1], probed)
     if n == 0:
         return None, True
     if n is None:
@@ -118,11 +122,23 @@ def _kept_field(b: SelectBuilder, search: str) -> tuple[str, list[str]] | None:
     return kept, terms
 
 
-def _matching_values(conn: Connection, b: SelectBuilder, terms: list[str]
-                     ) -> tuple[int | None, Any, Any]:
+def _matching_values(conn: Connection, b: SelectBuilder, terms: list[str],
+                     probed: Probed | None) -> tuple[int | None, Any, Any]:
     """(how many, the smallest, the largest) kept values holding every term, as the
     object's own search matches them (LIKE on PostgreSQL; FTS5 trigram phrases plus LIKE
-    for short terms on SQLite); (None, None, None) when more than VALUE_PROBE_CAP do."""
+    for short terms on SQLite); (None, None, None) when more than VALUE_PROBE_CAP do.
+    `probed` keeps the answer for the rest of one call (a page and its total)."""
+    key = (b.obj.name, tuple(terms))
+    if probed is not None and key in probed:
+        return probed[key]
+    found = _probe(conn, b, terms)
+    if probed is not None:
+        probed[key] = found
+    return found
+
+
+def _probe(conn: Connection, b: SelectBuilder, terms: list[str]
+           ) -> tuple[int | None, Any, Any]:
     values = values_table_name(b.obj.name)
     postgres = conn.dialect.name == "postgresql"
     long_terms = [t for t in terms if len(t) >= MIN_TRIGRAM_TERM]
