@@ -182,7 +182,7 @@ class SelectBuilder:
         return bindparam(name, bound, type_=column.type)
 
     # -- search and sort -----------------------------------------------------------------
-    def _search_parts(self, text: str) -> tuple[list[FieldDef], list[str]]:
+    def search_parts(self, text: str) -> tuple[list[FieldDef], list[str]]:
         fields = [f for f in self.obj.searchable_fields if f.value_type not in ("multiselect",)]
         if self.field_check:
             fields = [f for f in fields if _readable(self.field_check, self.obj, f)]
@@ -193,7 +193,7 @@ class SelectBuilder:
         """SQLite: how many rows (up to `cap`) the FTS index matches for `text` — a cheap
         read of the index telling a very common term from a rare one. None when the
         search would not use the index."""
-        fields, terms = self._search_parts(text)
+        fields, terms = self.search_parts(text)
         indexed = set(self.schema.search.get(self.obj.name, ())) \
             if self.schema.dialect == "sqlite" else set()
         columns = [f.name for f in fields if f.name in indexed]
@@ -214,7 +214,7 @@ class SelectBuilder:
         indexes (app/storage/search.py). `scan`: plain LIKE even where an FTS table
         exists — for a very common term read in index order, where the first rows of
         the order already hold the few wanted matches (see ObjectQL.find)."""
-        fields, terms = self._search_parts(text)
+        fields, terms = self.search_parts(text)
         if not fields or not terms:
             return true()
         indexed = set(self.schema.search.get(self.obj.name, ())) \
@@ -228,7 +228,7 @@ class SelectBuilder:
         for term in terms:
             if term in long_terms and not others:
                 continue
-            pattern = f"%{_escape_like(term.lower())}%"
+            pattern = f"%{escape_like(term.lower())}%"
             if term in long_terms:
                 clauses.append(or_(self._fts_match(fts_columns, [term]),
                                    *[self._like(f.name, pattern) for f in others]))
@@ -304,7 +304,7 @@ def _is_condition(items: list[Any]) -> bool:
             and items[0].lower() not in ("and", "or"))
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -363,11 +363,11 @@ def _compile_condition(b: SelectBuilder, column: ColumnElement[Any], fd: FieldDe
             raise QueryError(f"filter on '{path}': text contains a NUL character")
         if kind == "multiselect":
             return func.lower(cast(column, String)).like(
-                f'%"{_escape_like(value.lower())}"%', escape="\\")
+                f'%"{escape_like(value.lower())}"%', escape="\\")
         if kind not in ("text", "textarea", "email", "url", "phone", "markdown", "autonumber",
                         "select", "lookup", "master_detail"):
             raise QueryError(f"filter on '{path}': '{op}' only works on text fields")
-        term = _escape_like(value.lower())
+        term = escape_like(value.lower())
         pattern = {"contains": f"%{term}%", "startswith": f"{term}%",
                    "endswith": f"%{term}"}[op]
         return func.lower(column).like(pattern, escape="\\")

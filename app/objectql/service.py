@@ -44,6 +44,7 @@ from app.objectql.query import (
 )
 from app.objectql.search_plans import search_planning, search_window, walks_searched_order
 from app.objectql.security import OpenSecurity, SecurityPolicy
+from app.objectql.value_windows import NOTHING, Probed, count_window, value_window
 from app.storage.replica import ReadRouting
 from app.storage.rollups import PREFIX as ROLLUP_PREFIX
 from app.storage.rollups import rebuild
@@ -370,13 +371,15 @@ class ObjectQL:
         key, values = self._plan_key(ctx, obj, field_names, filters, sort_spec, limit, skip,
                                      expand, search, with_total)
         plan = self._plans.get(key) if key is not None else None
+        probed: Probed = {}  # a search's matching values, probed once for page and total
         with self._reading() as conn:  # one connection for a search's plan probe and the read
             if plan is not None:
                 check_filters(filters)
                 params = bind(plan, values)
             else:
                 plan = self._find_plan(conn, ctx, obj, field_names, filters, sort_spec, limit,
-                                       skip, expand, search, with_total, key is not None)
+                                       skip, expand, search, with_total, key is not None,
+                                       probed)
                 params = {}
                 if key is not None:
                     self._remember(key, plan, obj)
@@ -396,7 +399,8 @@ class ObjectQL:
                         del record[TOTAL_COLUMN]
             else:
                 records = _rows(conn, plan.statement, params, searching,
-                                searching and walks_searched_order(obj, sort_spec),
+                                searching and plan.fallback is None
+                                and walks_searched_order(obj, sort_spec),
                                 walk_only=plan.fallback is not None)
             if plan.fallback is not None and len(records) < limit:
                 # Too few matches among the newest rows: the term is rare, so fetch its
@@ -415,13 +419,17 @@ class ObjectQL:
                 else:
                     count_stmt = plan.count_statement
                     cap = SEARCH_COUNT_CAP if searching else COUNT_CAP
-                    if count_stmt is None:
+                    n = self._window_count(conn, ctx, obj, filters, search or "", cap,
+                                           probed) if searching else None
+                    if n is None and count_stmt is None:
                         counter = self._builder(ctx, obj)
                         count_stmt = self._count_statement(
                             counter, self._where(ctx, counter, obj, filters, search), cap)
-                    with search_planning(conn, no_ordered_walks=True) if searching \
-                            else nullcontext():
-                        n = conn.execute(count_stmt, params).scalar_one()
+                    if n is None:
+                        assert count_stmt is not None
+                        with search_planning(conn, no_ordered_walks=True) if searching \
+                                else nullcontext():
+                            n = conn.execute(count_stmt, params).scalar_one()
                     result.total, result.total_capped = \
                         (cap, True) if n > cap else (int(n), False)
         return result
@@ -450,7 +458,8 @@ class ObjectQL:
     def _find_plan(self, conn: Connection, ctx: Context, obj: ObjectDef, field_names: list[str],
                    filters: list[Any], sort_spec: list[tuple[str, str]], limit: int,
                    skip: int, expand: dict[str, list[str] | None] | None,
-                   search: str | None, with_total: bool, reusable: bool) -> FindPlan:
+                   search: str | None, with_total: bool, reusable: bool,
+                   probed: Probed | None = None) -> FindPlan:
         b = self._builder(ctx, obj)
         if reusable:
             b.slots = []
@@ -464,7 +473,9 @@ class ObjectQL:
         # Only searches probe the data for their plan, and searches are never cached.
         scan = bool(search) and self._common_term_in_id_order(conn, b, search, sort_spec,
                                                                 limit + skip)
-        where = self._where(ctx, b, obj, filters, search, scan=scan)
+        searching = bool(search and search.strip())
+        filtering = self._filter_clauses(ctx, b, obj, filters, search)
+        where = _all_of([*filtering, *([b.search(search or "", scan=scan)] if searching else [])])
         # Ties break by id in the direction of the last sort key, so an index ending in
         # (..., sort key, id) serves the whole order in either scan direction.
         tie_desc = bool(sort_spec) and sort_spec[-1][1] == "desc"
@@ -472,27 +483,36 @@ class ObjectQL:
         order = b.order_by(sort_spec)  # NULLS spelled out: PostgreSQL matches index keys
         if not sort_spec or sort_spec[-1][0] != "id":  # a sort ending in id has no ties
             order.append(tie)
-        base = b.apply(stmt)
+        columns_only = b.apply(stmt)
 
         def page(condition: ColumnElement[bool] | None) -> Any:
-            paged = (base if condition is None else base.where(condition)).order_by(*order)
-            paged = paged.limit(_inline(limit))
+            paged = columns_only if condition is None else columns_only.where(condition)
+            paged = paged.order_by(*order).limit(_inline(limit))
             return paged.offset(_inline(skip)) if skip else paged
 
         stmt = page(where)
         fallback = None
-        if search and search.strip() and limit + skip <= SCAN_MAX_ROWS \
-                and (window := search_window(obj, b.base, sort_spec, where)) is not None:
-            if self.schema.dialect == "postgresql":
-                fallback, stmt = stmt, stmt.where(window)
-            elif not scan and sort_spec[0][0] != "id" and self._common_term(conn, b, search):
-                # SQLite: the FTS index hands over every match of a common term to be
-                # sorted (65-250 ms at 1M rows); the window is walked in order with plain
-                # LIKE instead, and the index answers when it holds too few matches. A
-                # rare term keeps the index (the walk would read the whole window).
-                walked = self._where(ctx, b, obj, filters, search, scan=True)
-                fallback, stmt = stmt, page(and_(walked, window) if walked is not None
-                                            else window)
+        if searching and limit + skip <= SCAN_MAX_ROWS:
+            # Windowed pages (app/objectql/value_windows.py, search_plans.py); the whole
+            # query answers when the window holds too few matches.
+            if (window := value_window(conn, b, search or "", sort_spec, probed)) is NOTHING:
+                stmt = page(window)
+            elif window is not None:
+                # On SQLite the window is walked testing LIKE: the FTS match would first
+                # gather the rowid of every match, the very cost the window avoids.
+                fallback, stmt = stmt, page(_all_of(
+                    [*filtering, b.search(search or "", scan=True), window]))
+            elif (window := search_window(obj, b.base, sort_spec, where)) is not None:
+                if self.schema.dialect == "postgresql":
+                    fallback, stmt = stmt, stmt.where(window)
+                elif not scan and sort_spec[0][0] != "id" \
+                        and self._common_term(conn, b, search or ""):
+                    # SQLite, a list's own order: walked with LIKE too, for a term the FTS
+                    # index matches often (it would hand over every match to be sorted,
+                    # 65-250 ms at 1M rows); a rare term keeps the index (~1 ms, where
+                    # the walk would read the whole window).
+                    fallback, stmt = stmt, page(_all_of(
+                        [*filtering, b.search(search or "", scan=True), window]))
         count_stmt = None
         if reusable and with_total:
             # Count with only the joins the filters need: a lookup join never changes a
@@ -546,6 +566,14 @@ class ObjectQL:
 
     def _where(self, ctx: Context, b: SelectBuilder, obj: ObjectDef, filters: list[Any],
                search: str | None, *, scan: bool = False) -> ColumnElement[bool] | None:
+        clauses = self._filter_clauses(ctx, b, obj, filters, search)
+        if search and search.strip():
+            clauses.append(b.search(search, scan=scan))
+        return _all_of(clauses)
+
+    def _filter_clauses(self, ctx: Context, b: SelectBuilder, obj: ObjectDef,
+                        filters: list[Any], search: str | None) -> list[ColumnElement[bool]]:
+        """Row security and the caller's filters (the search is added by `_where`)."""
         check_filters(filters)  # bounds first: the compiler below recurses
         check_search(search)
         clauses = []
@@ -555,11 +583,7 @@ class ObjectQL:
         user_filter = b.where(filters)
         if user_filter is not None:
             clauses.append(user_filter)
-        if search and search.strip():
-            clauses.append(b.search(search, scan=scan))
-        if not clauses:
-            return None
-        return and_(*clauses) if len(clauses) > 1 else clauses[0]
+        return clauses
 
     def _count_statement(self, b: SelectBuilder, where: ColumnElement[bool] | None,
                          cap: int = COUNT_CAP) -> Any:
@@ -604,10 +628,32 @@ class ObjectQL:
             if key is not None:
                 self._remember(key, plan, obj)
         params = bind(plan, shaped[1]) if shaped is not None else {}
-        with self._reading() as conn, \
-                search_planning(conn, no_ordered_walks=True) if searching else nullcontext():
-            n = conn.execute(plan.statement, params).scalar_one()
+        with self._reading() as conn:
+            n = self._window_count(conn, ctx, obj, filters, search or "", cap) \
+                if searching else None
+            if n is None:
+                with search_planning(conn, no_ordered_walks=True) if searching \
+                        else nullcontext():
+                    n = conn.execute(plan.statement, params).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
+
+    def _window_count(self, conn: Connection, ctx: Context, obj: ObjectDef,
+                      filters: list[Any], search: str, cap: int,
+                      probed: Probed | None = None) -> int | None:
+        """A search's count read from the searched field's range of matching values
+        (app/objectql/value_windows.py), or None when that range cannot tell."""
+        b = self._builder(ctx, obj)
+        window = count_window(conn, b, search, probed)
+        if window is None:
+            return None
+        condition, whole = window
+        if condition is None:  # no kept value matches: neither does any row
+            return 0
+        where = _all_of([*self._filter_clauses(ctx, b, obj, filters, search),
+                         b.search(search, scan=True), condition])
+        with search_planning(conn, no_ordered_walks=False, walk_only=True):
+            n = int(conn.execute(self._count_statement(b, where, cap)).scalar_one())
+        return n if whole or n > cap else None
 
     def _rollup_count_statement(self, ctx: Context, obj: ObjectDef, filters: list[Any],
                                 search: str | None) -> Any | None:
@@ -822,3 +868,9 @@ def _nest(mapping: Any) -> dict[str, Any]:
         else:
             record.setdefault(key, value)
     return record
+
+
+def _all_of(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool] | None:
+    if not clauses:
+        return None
+    return and_(*clauses) if len(clauses) > 1 else clauses[0]

@@ -12,7 +12,8 @@ What gets an index (per object):
 - every board: (filters, group, card date) covering the summed field, so columns count and
   sum from the index alone and each column's newest cards are the index's first entries;
 - every lookup: (lookup, the child's default sort) — the related list on the parent page;
-- `(owner, name field)`, unique fields, and fields marked `index` or `searchable`;
+- `(owner, name field, id)`, unique fields, fields marked `index`, and `(field, id)` for
+  fields marked `searchable`;
 - every dashboard aggregate that joins (`group_by: [account.industry]`; its rollup answers
   it unless the caller's row rules hide some accounts, and then the records do): (owner,
   its equality filters, its date range, id) covering what it sums and the lookups it
@@ -183,9 +184,14 @@ def index_specs(obj: ObjectDef, dashboard: Iterable[Any] = ()) -> list[IndexSpec
             c.add([(fd.name, False)], unique=True)
         elif fd.is_lookup and fd.name not in STAMP_LOOKUPS:
             c.add([(fd.name, False), *_sort_keys(default_sort(obj))])
-        elif fd.index or fd.searchable or fd.is_lookup:
+        elif fd.searchable:
+            # With the tie-break: a page sorted by it (a column header clicked during a
+            # quick search, read from app/storage/search_values.py's window) walks just
+            # its rows instead of sorting a whole group of equal subjects by id.
+            c.add([(fd.name, False), ("id", False)])
+        elif fd.index or fd.is_lookup:
             c.add([(fd.name, False)])
-    c.add([("owner", False), (obj.name_field, False)])
+    c.add([("owner", False), (obj.name_field, False), ("id", False)])
     for view in obj.list_views.values():
         eq = [(name, False) for name in equality_fields(obj, view.filters)]
         sort = _sort_keys(view.sort)

@@ -26,6 +26,7 @@ from app.storage import system_tables  # noqa: F401  (registers the SQLModel tab
 from app.storage.indexes import IndexSpec, dashboard_queries, index_specs
 from app.storage.rollups import RollupSpec, build_rollup_table, rollup_specs
 from app.storage.search import search_columns, trigram_index_name
+from app.storage.search_values import values_field
 
 
 def column_type(fd: FieldDef) -> TypeEngine:
@@ -108,6 +109,8 @@ class Schema:
     aliases: dict[tuple[str, str], Any] = field(default_factory=dict)
     # The searchable text fields of each object (its FTS5 table's columns on SQLite).
     search: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The field whose distinct values each object keeps (app/storage/search_values.py).
+    values: dict[str, str] = field(default_factory=dict)
     # The rollup tables the dashboards ask for, per object (see app/storage/rollups.py).
     rollups: dict[str, list[tuple[RollupSpec, Table]]] = field(default_factory=dict)
     system_tables: tuple[Table, ...] = ()
@@ -184,5 +187,6 @@ def build_schema(registry: Registry, dialect: str = "sqlite",
             else build_rollup_table(metadata, spec)
         rollups.setdefault(spec.object, []).append((spec, table))
     search = {name: cols for name, obj in registry.items() if (cols := search_columns(obj))}
-    return Schema(metadata, tables, indexes, dialect, search=search, rollups=rollups,
-                  system_tables=system)
+    values = {name: one for name, obj in registry.items() if (one := values_field(obj))}
+    return Schema(metadata, tables, indexes, dialect, search=search, values=values,
+                  rollups=rollups, system_tables=system)

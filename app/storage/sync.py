@@ -20,6 +20,7 @@ from sqlalchemy.schema import CreateIndex
 from app.storage.indexes import IndexSpec
 from app.storage.schema import Schema
 from app.storage.search import fts_drop_statements, fts_statements, fts_table_name
+from app.storage.search_values import sync_search_values
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,10 @@ def sync_schema(engine: Engine, schema: Schema, only: set[str] | None = None) ->
     _apply_index_changes(engine, later, obsolete, report)
     if engine.dialect.name == "sqlite":
         _sync_fts(engine, schema, report, only)
+    sync_search_values(engine, {table: schema.values.get(table) for table in schema.indexes
+                                if only is None or table in only
+                                or table in report.created_tables},
+                       report.rebuilt_search)
     if report.orphan_columns:
         log.warning("columns no longer in metadata were kept: %s",
                     ", ".join(report.orphan_columns))
