@@ -12,7 +12,7 @@ What gets an index (per object):
 - every board: (filters, group, card date) covering the summed field, so columns count and
   sum from the index alone and each column's newest cards are the index's first entries;
 - every lookup: (lookup, the child's default sort) — the related list on the parent page;
-- `(owner, name field)`, unique fields, fields marked `index`, and `(field, id)` for
+- `(owner, name field, id)`, unique fields, fields marked `index`, and `(field, id)` for
   fields marked `searchable`;
 - every dashboard aggregate that joins (`group_by: [account.industry]`; its rollup answers
   it unless the caller's row rules hide some accounts, and then the records do): (owner,
@@ -191,10 +191,9 @@ def index_specs(obj: ObjectDef, dashboard: Iterable[Any] = ()) -> list[IndexSpec
             c.add([(fd.name, False), ("id", False)])
         elif fd.index or fd.is_lookup:
             c.add([(fd.name, False)])
-    # Without the tie-break: with it the index covers (id, name) and SQLite read a rep's
-    # every row from it to sort them newest first instead of walking the primary key
-    # backwards (global search 'follow' as a rep: 3 -> 80 ms).
-    c.add([("owner", False), (obj.name_field, False)])
+    # With the tie-break: a rep's page sorted by the name field (a subject clicked during
+    # a quick search) walks just its rows instead of sorting every row of one subject.
+    c.add([("owner", False), (obj.name_field, False), ("id", False)])
     for view in obj.list_views.values():
         eq = [(name, False) for name in equality_fields(obj, view.filters)]
         sort = _sort_keys(view.sort)

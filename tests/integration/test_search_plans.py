@@ -127,7 +127,7 @@ def _plan(services: Services, statement: str, parameters: Any, no_ordered_walks:
 # A walk of the subject index (the rep's: of (owner, subject)) from the first matching
 # subject on (app/objectql/value_windows.py).
 WALKS_SUBJECTS_FROM_FIRST_MATCH = (
-    r"Index (Only )?Scan using ix_activity_(owner_subject|subject_id)"
+    r"Index (Only )?Scan using ix_activity_(owner_)?subject(_id)?"
     r" on activity  .*\n *Index Cond: \(.*subject\)?(::text)? >= '")
 
 CASES = [  # (kind, term)
