@@ -170,16 +170,25 @@ def test_counts_from_the_range_of_matching_values(
         for who, ctx in people.items():
             owner = None if who == "admin" else str(ctx.user_id)
             matches = len(_oracle(services, term.split(), owner, False, 100_000, 0))
-            for window, cap in ((50_000, 1000), (40, 1000), (300, 50), (5, 50), (40, 3)):
+            for window, cap, values in ((50_000, 1000, 50_000), (40, 1000, 50_000),
+                                        (300, 50, 50_000), (5, 50, 50_000), (40, 3, 50_000),
+                                        (50_000, 1000, 2), (40, 3, 2)):
+                # `values`: at most this many matching values are read (more: counted as
+                # before); a page by subject shares its probe with its total.
                 expected = (cap, True) if matches > cap else (matches, False)
                 with patch.object(value_windows, "COUNT_WINDOW", window), \
-                        patch.object(service, "SEARCH_COUNT_CAP", cap):
+                        patch.object(service, "SEARCH_COUNT_CAP", cap), \
+                        patch.object(value_windows, "VALUE_PROBE_CAP", values), \
+                        patch.object(value_windows, "PG_COUNT_PROBE_CAP", min(values, 1000)):
                     counted = services.ql.count(ctx, "activity", search=term)
-                    page = services.ql.find(ctx, "activity", fields=["id"], search=term,
-                                            sort=[("activity_date", "desc")], limit=2,
-                                            skip=1, with_total=True)
-                assert counted == expected, (term, who, window, cap)
-                assert (page.total, page.total_capped) == expected, (term, who, window, cap)
+                    pages = [services.ql.find(ctx, "activity", fields=["id"], search=term,
+                                              sort=[(field, "desc")], limit=2, skip=1,
+                                              with_total=True)
+                             for field in ("activity_date", "subject")]
+                assert counted == expected, (term, who, window, cap, values)
+                for page in pages:
+                    assert (page.total, page.total_capped) == expected, \
+                        (term, who, window, cap, values)
 
 
 def _reads(services: Services, call: Any) -> list[str]:
