@@ -25,7 +25,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event
 
 from app.core import Services, build_services
 from app.objectql import Context, search_plans
@@ -35,6 +35,7 @@ from app.seed.demo import ensure_demo_users
 from app.storage.db import analyze
 from tests.conftest import METADATA
 from tests.support.databases import scratch_postgres
+from tests.support.search_oracle import subject_search_ids
 
 SYSTEM = Context.system()
 ROWS = 40_000
@@ -246,19 +247,7 @@ def test_search_statements_are_never_generic_plans(
 # -- results equal the LIKE oracle, both databases ---------------------------------------
 def _oracle(services: Services, term_list: list[str], owner: str | None,
             order: str, limit: int | None) -> list[str]:
-    conditions, params = [], {}
-    for i, term in enumerate(term_list):
-        escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params[f"p{i}"] = f"%{escaped}%"
-        conditions.append(f"lower(subject) LIKE :p{i} ESCAPE '\\'")
-    if owner is not None:
-        conditions.append("owner = :owner")
-        params["owner"] = owner
-    sql = f"SELECT id FROM activity WHERE {' AND '.join(conditions)} ORDER BY {order}"
-    if limit is not None:
-        sql += f" LIMIT {limit}"
-    with services.engine.connect() as conn:
-        return [r[0] for r in conn.execute(text(sql), params)]
+    return subject_search_ids(services, term_list, owner, order, limit)
 
 
 ORDERS = {  # ObjectQL sort -> the same order by hand (ties by id, as ObjectQL breaks them)

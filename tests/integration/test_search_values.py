@@ -30,6 +30,7 @@ from app.seed.demo import ensure_demo_users
 from app.storage.search_values import values_table_name
 from tests.conftest import METADATA
 from tests.support.databases import scratch_postgres
+from tests.support.search_oracle import subject_search_ids
 
 SYSTEM = Context.system()
 PRODUCTS = ["Analytics", "Billing", "CPQ", "Data Cloud", "Edge", "Field Service",
@@ -94,19 +95,8 @@ def test_values_hold_every_subject_however_written(
 
 def _oracle(services: Services, terms: list[str], owner: str | None, descending: bool,
             limit: int, skip: int) -> list[str]:
-    conditions, params = [], {}
-    for i, term in enumerate(terms):
-        escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params[f"p{i}"] = f"%{escaped}%"
-        conditions.append(f"lower(subject) LIKE :p{i} ESCAPE '\\'")
-    if owner is not None:
-        conditions.append("owner = :owner")
-        params["owner"] = owner
     order = "subject DESC, id DESC" if descending else "subject ASC, id ASC"
-    sql = (f"SELECT id FROM activity WHERE {' AND '.join(conditions)} ORDER BY {order} "
-           f"LIMIT {limit} OFFSET {skip}")
-    with services.engine.connect() as conn:
-        return [r[0] for r in conn.execute(text(sql), params)]
+    return subject_search_ids(services, terms, owner, order, limit, skip)
 
 
 TERMS = st.one_of(
