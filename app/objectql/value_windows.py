@@ -63,7 +63,7 @@ def value_window(conn: Connection, b: SelectBuilder, search: str,
                  sort: list[tuple[str, str]], probed: Probed | None = None
                  ) -> ColumnElement[bool] | None:
     """The window a search page sorted by the searched field itself is first read from
-    (see the module notes), or None when this does not apply: another order, several
+    (see the module notes); None when this does not apply (another order, several
     searched fields, no term long enough for the values' index, too many matching
     values); NOTHING when no value matches."""
     kept = _kept_field(b, search)
