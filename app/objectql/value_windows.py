@@ -137,9 +137,9 @@ def _matching_values(conn: Connection, b: SelectBuilder, terms: list[str],
     key = (b.obj.name, tuple(terms))
     if probed is not None and key in probed:
         known_cap, found = probed[key]
-        if found[0] is not None:
-            return found if found[0] <= cap else (None, None, None)
-        if known_cap >= cap:
+        # An answer already read is used whatever this caller's cap: the cap only bounds
+        # the reading, which is paid.
+        if found[0] is not None or known_cap >= cap:
             return found
     found = _probe(conn, b, terms, cap)
     if probed is not None:
