@@ -155,9 +155,10 @@ def _probe(conn: Connection, b: SelectBuilder, terms: list[str], cap: int
     value: Any = literal_column("v.value")
     # The patterns are written into the SQL (literal_execute): as parameters, psycopg
     # prepares the repeated probe and PostgreSQL's generic plan scanned every value.
-    likes = [func.lower(value).like(bindparam(None, f"%{escape_like(t.lower())}%",
-                                              type_=String, literal_execute=True),
-                                    escape="\\")
+    # PostgreSQL keeps lower(value) as `folded`; SQLite tests a short term with lower().
+    folded: Any = literal_column("v.folded") if postgres else func.lower(value)
+    likes = [folded.like(bindparam(None, f"%{escape_like(t.lower())}%", type_=String,
+                                   literal_execute=True), escape="\\")
              for t in terms if postgres or t not in long_terms]
     source: Any = table(values).alias("v")
     if not postgres:

@@ -30,7 +30,7 @@ from app.metadata.models import ObjectDef
 from app.storage.search import TEXT_TYPES
 
 # Bumped when the DDL below changes: trigger names carry it, so sync rebuilds.
-VERSION = 2
+VERSION = 3
 
 
 def values_field(obj: ObjectDef) -> str | None:
@@ -57,20 +57,22 @@ def postgres_statements(table: str, field: str) -> list[str]:
     trigger = _trigger_name(table, field)
     index = f"{values}_trgm"[:63]
     return [
-        f'CREATE TABLE "{values}" (value text PRIMARY KEY)',
+        # `folded` is lower(value), stored: the probe's recheck of each candidate then
+        # skips lower() (33k values of 'call with': 19-21 -> 13-14 ms).
+        f'CREATE TABLE "{values}" (value text PRIMARY KEY, folded text NOT NULL)',
         f'CREATE OR REPLACE FUNCTION "{trigger}"() RETURNS trigger LANGUAGE plpgsql AS $$ '
-        f'BEGIN INSERT INTO "{values}"(value) VALUES (NEW."{field}") ON CONFLICT DO NOTHING; '
-        "RETURN NULL; END $$",
+        f'BEGIN INSERT INTO "{values}"(value, folded) VALUES (NEW."{field}", '
+        f'lower(NEW."{field}")) ON CONFLICT DO NOTHING; RETURN NULL; END $$',
         # The trigger first: its lock holds off writers until commit, so no row can be
         # written between the fill and the trigger without either seeing it.
         f'CREATE TRIGGER "{trigger}" AFTER INSERT OR UPDATE OF "{field}" ON "{table}" '
         f'FOR EACH ROW WHEN (NEW."{field}" IS NOT NULL) EXECUTE FUNCTION "{trigger}"()',
-        f'INSERT INTO "{values}"(value) SELECT DISTINCT "{field}" FROM "{table}" '
-        f'WHERE "{field}" IS NOT NULL',
+        f'INSERT INTO "{values}"(value, folded) SELECT "{field}", lower("{field}") '
+        f'FROM (SELECT DISTINCT "{field}" FROM "{table}" WHERE "{field}" IS NOT NULL) d',
         # Built after the fill, in one pass; without the pending list (fastupdate), which
         # every probe would scan linearly: new values are rare, and each goes straight
         # into the index.
-        f'CREATE INDEX "{index}" ON "{values}" USING gin (lower(value) gin_trgm_ops) '
+        f'CREATE INDEX "{index}" ON "{values}" USING gin (folded gin_trgm_ops) '
         "WITH (fastupdate = off)",
         f'ANALYZE "{values}"',
     ]
