@@ -495,24 +495,26 @@ class ObjectQL:
         if searching and limit + skip <= SCAN_MAX_ROWS:
             # Windowed pages (app/objectql/value_windows.py, search_plans.py); the whole
             # query answers when the window holds too few matches.
-            if (window := value_window(conn, b, search or "", sort_spec, probed)) is NOTHING:
+            window = value_window(conn, b, search or "", sort_spec, probed)
+            if window is None:
+                window = search_window(obj, b.base, sort_spec, where)
+                if window is not None and self.schema.dialect == "sqlite" and (
+                        scan or sort_spec[0][0] == "id"
+                        or not self._common_term(conn, b, search or "")):
+                    # SQLite windows a list's own order only for a term the FTS index
+                    # matches often (it would hand over every match to be sorted, 65-250
+                    # ms at 1M rows); a rare term keeps the index (~1 ms, where the walk
+                    # would read the whole window); newest first has its own scan.
+                    window = None
+            if window is NOTHING:
                 stmt = page(window)
+            elif window is not None and self.schema.dialect == "postgresql":
+                fallback, stmt = stmt, stmt.where(window)
             elif window is not None:
                 # On SQLite the window is walked testing LIKE: the FTS match would first
                 # gather the rowid of every match, the very cost the window avoids.
                 fallback, stmt = stmt, page(_all_of(
                     [*filtering, b.search(search or "", scan=True), window]))
-            elif (window := search_window(obj, b.base, sort_spec, where)) is not None:
-                if self.schema.dialect == "postgresql":
-                    fallback, stmt = stmt, stmt.where(window)
-                elif not scan and sort_spec[0][0] != "id" \
-                        and self._common_term(conn, b, search or ""):
-                    # SQLite, a list's own order: walked with LIKE too, for a term the FTS
-                    # index matches often (it would hand over every match to be sorted,
-                    # 65-250 ms at 1M rows); a rare term keeps the index (~1 ms, where
-                    # the walk would read the whole window).
-                    fallback, stmt = stmt, page(_all_of(
-                        [*filtering, b.search(search or "", scan=True), window]))
         count_stmt = None
         if reusable and with_total:
             # Count with only the joins the filters need: a lookup join never changes a
