@@ -614,7 +614,17 @@ class ObjectQL:
                 counted = int(conn.execute(total_stmt).scalar_one() or 0)
             # Exact, but the caller asked for at most `cap`.
             return (cap, True) if counted > cap else (counted, False)
-        shaped = None if searching else filter_shape(filters, ctx.user_id)
+        if searching:  # never a cached statement: its plan depends on the term
+            with self._reading() as conn:
+                n = self._window_count(conn, ctx, obj, filters, search or "", cap)
+                if n is None:
+                    b = self._builder(ctx, obj)
+                    stmt = self._count_statement(b, self._where(ctx, b, obj, filters, search),
+                                                 cap)
+                    with search_planning(conn, no_ordered_walks=True):
+                        n = conn.execute(stmt).scalar_one()
+            return (cap, True) if n > cap else (int(n), False)
+        shaped = filter_shape(filters, ctx.user_id)
         # A reusable statement per shape, as find() has (see plans.py).
         key = None if shaped is None else (
             "count", id(obj), obj.name, ctx.role, ctx.is_system, ctx.user_id,
@@ -631,12 +641,7 @@ class ObjectQL:
                 self._remember(key, plan, obj)
         params = bind(plan, shaped[1]) if shaped is not None else {}
         with self._reading() as conn:
-            n = self._window_count(conn, ctx, obj, filters, search or "", cap) \
-                if searching else None
-            if n is None:
-                with search_planning(conn, no_ordered_walks=True) if searching \
-                        else nullcontext():
-                    n = conn.execute(plan.statement, params).scalar_one()
+            n = conn.execute(plan.statement, params).scalar_one()
         return (cap, True) if n > cap else (int(n), False)
 
     def _window_count(self, conn: Connection, ctx: Context, obj: ObjectDef,
@@ -645,14 +650,14 @@ class ObjectQL:
         """A search's count read from the searched field's range of matching values
         (app/objectql/value_windows.py), or None when that range cannot tell."""
         b = self._builder(ctx, obj)
+        filtering = self._filter_clauses(ctx, b, obj, filters, search)  # checks them first
         window = count_window(conn, b, search, probed)
         if window is None:
             return None
         condition, whole = window
         if condition is None:  # no kept value matches: neither does any row
             return 0
-        where = _all_of([*self._filter_clauses(ctx, b, obj, filters, search),
-                         b.search(search, scan=True), condition])
+        where = _all_of([*filtering, b.search(search, scan=True), condition])
         with search_planning(conn, no_ordered_walks=False, walk_only=True):
             n = int(conn.execute(self._count_statement(b, where, cap)).scalar_one())
         return n if whole or n > cap else None
