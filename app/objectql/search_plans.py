@@ -57,6 +57,7 @@ from sqlalchemy import (
     BooleanClauseList,
     ColumnElement,
     Connection,
+    Select,
     Table,
     func,
     literal_column,
@@ -81,6 +82,13 @@ WALK_ONLY = ("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off;
              "SET LOCAL max_parallel_workers_per_gather = 0")
 
 
+def nth_row(query: Select[Any], rows: int | None = None) -> Select[Any]:
+    """The `rows`-th (default NEWEST_WINDOW) row of an ordered `query`: a window's bound.
+    OFFSET and LIMIT are written into the SQL, so the planner prices the walk it is."""
+    offset: Any = literal_column(str(int((rows or NEWEST_WINDOW) - 1)))
+    return query.offset(offset).limit(literal_column("1"))
+
+
 def walks_searched_order(obj: ObjectDef, sort: list[tuple[str, str]] | None) -> bool:
     """True when a page sorted by `sort` could be read by walking an index whose first
     sorted key is a searchable field of `obj` (None: a count, which may walk any index
@@ -99,9 +107,8 @@ def order_window(table: Table, key: str, rows: int | None = None) -> ColumnEleme
     `key`; when fewer rows have a value, the window is empty and the fallback answers."""
     window = table.alias("window")
     column = window.c[key]
-    bound = (select(column).where(column.isnot(None)).order_by(column.desc().nulls_last())
-             .offset(literal_column(str(int((rows or NEWEST_WINDOW) - 1))))
-             .limit(literal_column("1")).scalar_subquery())
+    bound = nth_row(select(column).where(column.isnot(None))
+                    .order_by(column.desc().nulls_last()), rows).scalar_subquery()
     return table.c[key] >= bound
 
 
@@ -192,7 +199,7 @@ def ascending_window(table: Table, key: str, pins: dict[str, BindParameter[Any]]
     ascending = pinned.order_by(column.asc().nulls_first())
     one: Any = literal_column("1")
     first = ascending.limit(one).scalar_subquery()
-    nth = ascending.offset(literal_column(str(int((rows or NEWEST_WINDOW) - 1)))).limit(one)
+    nth = nth_row(ascending, rows)
     last = pinned.order_by(column.desc().nulls_last()).limit(one)
     return table.c[key].between(first, func.coalesce(nth.scalar_subquery(),
                                                      last.scalar_subquery()))
@@ -226,7 +233,5 @@ def newest_window(table: Table, rows: int | None = None) -> ColumnElement[bool]:
     the bound is one index-only read of the primary key; empty when the table is smaller.
     """
     newest = table.alias("newest")
-    bound = (select(newest.c.id).order_by(newest.c.id.desc())
-             .offset(literal_column(str(int((rows or NEWEST_WINDOW) - 1))))
-             .limit(literal_column("1")).scalar_subquery())
+    bound = nth_row(select(newest.c.id).order_by(newest.c.id.desc()), rows).scalar_subquery()
     return table.c.id >= func.coalesce(bound, "")

@@ -36,8 +36,8 @@ from sqlalchemy import (
     table,
 )
 
-from app.objectql import search_plans
 from app.objectql.compiler import SelectBuilder, escape_like
+from app.objectql.search_plans import nth_row
 from app.storage.search import MIN_TRIGRAM_TERM, fts_query
 from app.storage.search_values import values_table_name
 
@@ -76,16 +76,14 @@ def value_window(conn: Connection, b: SelectBuilder, search: str,
         return None
     column = b.base.c[kept[0]]
     key = b.base.alias("window").c[kept[0]]
-    offset: Any = literal_column(str(search_plans.NEWEST_WINDOW - 1))
-    one: Any = literal_column("1")
     postgres = conn.dialect.name == "postgresql"
     if sort[0][1] == "desc":
-        bound = (select(key).where(key <= last).order_by(key.desc().nulls_last())
-                 .offset(offset).limit(one).scalar_subquery())
+        bound = nth_row(select(key).where(key <= last)
+                        .order_by(key.desc().nulls_last())).scalar_subquery()
         start = (func.greatest if postgres else func.max)(bound, first)
         return and_(column >= func.coalesce(start, first), column <= literal(last))
-    bound = (select(key).where(key >= first).order_by(key.asc().nulls_first())
-             .offset(offset).limit(one).scalar_subquery())
+    bound = nth_row(select(key).where(key >= first)
+                    .order_by(key.asc().nulls_first())).scalar_subquery()
     end = (func.least if postgres else func.min)(bound, last)
     return and_(column >= literal(first), column <= func.coalesce(end, last))
 
@@ -105,9 +103,8 @@ def count_window(conn: Connection, b: SelectBuilder, search: str,
     if n is None:
         return None
     key = b.base.alias("window").c[kept[0]]
-    cut = (select(key.label("bound"), (key >= last).label("past"))
-           .where(key >= first).order_by(key.asc().nulls_first())
-           .offset(literal_column(str(COUNT_WINDOW - 1))).limit(literal_column("1")))
+    cut = nth_row(select(key.label("bound"), (key >= last).label("past"))
+                  .where(key >= first).order_by(key.asc().nulls_first()), COUNT_WINDOW)
     row = conn.execute(cut).first()
     whole = row is None or bool(row.past)
     end = last if row is None or row.past else row.bound
