@@ -76,6 +76,16 @@ def measure_pair(ours: Callable[[], object], baseline: Callable[[], object], sec
     return samples
 
 
+def report(label: str, ours: Callable[[], object], baseline: Callable[[], object],
+           seconds: float, width: int = 44) -> None:
+    """One printed row: ours against the baseline in the same run (measure_pair), p50 and
+    p95 of each and the speed-up at p50."""
+    fast, slow = measure_pair(ours, baseline, seconds)
+    p50, p95, o50, o95 = pct(fast, .5), pct(fast, .95), pct(slow, .5), pct(slow, .95)
+    print(f"{label:<{width}} {p50:8.2f}ms {p95:7.2f}ms | {o50:8.2f}ms {o95:7.2f}ms | "
+          f"{o50 / p50:6.1f}x (n={len(fast)})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=os.environ.get("HOTCRM_DATABASE_URL"))
@@ -145,11 +155,7 @@ def main() -> None:
                 ours: Callable[[], object] = fn
                 baseline: Callable[[], object] = lambda f=fn: f(old)  # noqa: E731
                 assert ours() == baseline(), (label, who, kind)
-                fast, slow = measure_pair(ours, baseline, args.seconds)
-                p50, p95, o50, o95 = pct(fast, .5), pct(fast, .95), pct(slow, .5), pct(slow, .95)
-                print(f"{label + ' ' + kind + ' ' + who:<44} {p50:8.2f}ms {p95:7.2f}ms | "
-                      f"{o50:7.2f}ms {o95:7.2f}ms | {o50 / p50:6.1f}x (n={len(fast)})",
-                      flush=True)
+                report(f"{label} {kind} {who}", ours, baseline, args.seconds)
     newest_first(ql, old, CASES, [("admin", admin), ("rep", me)], args.seconds)
     view_pages(ql, old, [("admin", admin), ("rep", me)], args.seconds)
     by_field_pages(services, args.database_url, [("admin", admin), ("rep", me)],
@@ -181,11 +187,7 @@ def view_pages(ql: Any, old: Any, who: list[tuple[str, Context]], seconds: float
 
             baseline: Callable[[], object] = lambda f=page: f(old)  # noqa: E731
             assert page() == baseline(), (obj, view, term, name)
-            fast, slow = measure_pair(page, baseline, seconds)
-            p50, p95, o50, o95 = pct(fast, .5), pct(fast, .95), pct(slow, .5), pct(slow, .95)
-            label = f"{obj} {view} '{term}' {name}"
-            print(f"{label:<44} {p50:8.2f}ms {p95:7.2f}ms | {o50:7.2f}ms {o95:7.2f}ms | "
-                  f"{o50 / p50:6.1f}x (n={len(fast)})", flush=True)
+            report(f"{obj} {view} '{term}' {name}", page, baseline, seconds)
 
 
 def newest_first(ql: Any, old: Any, cases: list[tuple[str, str, str, str]],
@@ -207,10 +209,7 @@ def newest_first(ql: Any, old: Any, cases: list[tuple[str, str, str, str]],
                                                 sort=[(s, "asc")], limit=21).records]
 
             assert newest() == newest(old), (label, name)
-            fast, slow = measure_pair(newest, by_title, seconds)
-            p50, p95, o50, o95 = pct(fast, .5), pct(fast, .95), pct(slow, .5), pct(slow, .95)
-            print(f"{label + ' ' + name:<44} {p50:8.2f}ms {p95:7.2f}ms | {o50:10.2f}ms "
-                  f"{o95:7.2f}ms | {o50 / p50:6.1f}x (n={len(fast)})", flush=True)
+            report(f"{label} {name}", newest, by_title, seconds)
 
 
 
@@ -242,11 +241,8 @@ def by_field_pages(services: Any, url: str, who: list[tuple[str, Context]],
 
                 baseline: Callable[[], object] = lambda f=page: f(before)  # noqa: E731
                 assert page() == baseline(), (obj, term, direction, name)
-                fast, slow = measure_pair(page, baseline, seconds)
-                p50, p95, o50, o95 = pct(fast, .5), pct(fast, .95), pct(slow, .5), pct(slow, .95)
-                label = f"{obj} by {field} {direction} '{term}' {name}"
-                print(f"{label:<50} {p50:8.2f}ms {p95:7.2f}ms | {o50:8.2f}ms {o95:7.2f}ms | "
-                      f"{o50 / p50:6.1f}x (n={len(fast)})", flush=True)
+                report(f"{obj} by {field} {direction} '{term}' {name}", page, baseline,
+                       seconds, width=50)
 
 
 if __name__ == "__main__":
