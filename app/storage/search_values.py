@@ -102,20 +102,25 @@ def sqlite_statements(table: str, field: str) -> list[str]:
     ]
 
 
-def _present(conn: Connection, table: str) -> tuple[bool, set[str]]:
-    """Whether the values table of `table` exists, and the names of its triggers on it."""
-    values = values_table_name(table)
+def _catalog(conn: Connection) -> tuple[set[str], dict[str, set[str]]]:
+    """The tables of the current schema, and the triggers of each: one read of the
+    catalog for every object (schema sync runs at every start)."""
     if conn.dialect.name == "postgresql":
-        exists = conn.exec_driver_sql(
-            "SELECT to_regclass(%(v)s) IS NOT NULL", {"v": f'"{values}"'}).scalar_one()
-        triggers = {name for (name,) in conn.exec_driver_sql(
-            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
-            "AND tgrelid = to_regclass(%(t)s)", {"t": f'"{table}"'})}
-        return bool(exists), triggers
-    rows = conn.exec_driver_sql(
-        "SELECT type, name FROM sqlite_master WHERE tbl_name IN (?, ?)", (table, values)).all()
-    return (any(kind == "table" and name == values for kind, name in rows),
-            {name for kind, name in rows if kind == "trigger"})
+        here = "relnamespace = to_regnamespace(current_schema())"
+        tables = {name for (name,) in conn.exec_driver_sql(
+            f"SELECT relname FROM pg_class WHERE relkind = 'r' AND {here}")}
+        rows = [(table, name) for table, name in conn.exec_driver_sql(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c "
+            f"ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND c.{here}")]
+    else:
+        master = conn.exec_driver_sql("SELECT type, name, tbl_name FROM sqlite_master "
+                                      "WHERE type IN ('table', 'trigger')").all()
+        tables = {name for kind, name, _ in master if kind == "table"}
+        rows = [(table, name) for kind, name, table in master if kind == "trigger"]
+    triggers: dict[str, set[str]] = {}
+    for table, name in rows:
+        triggers.setdefault(table, set()).add(name)
+    return tables, triggers
 
 
 def _drop(conn: Connection, table: str, triggers: set[str]) -> None:
@@ -142,9 +147,10 @@ def sync_search_values(engine: Engine, wanted: dict[str, str | None],
     if not wanted:
         return
     with engine.begin() as conn:
+        tables, triggers = _catalog(conn)
         for table, field in wanted.items():
-            exists, triggers = _present(conn, table)
-            ours = {t for t in triggers if t.startswith(f"{table}_sv")}
+            exists = values_table_name(table) in tables
+            ours = {t for t in triggers.get(table, ()) if t.startswith(f"{table}_sv")}
             if field is None:
                 if exists or ours:
                     _drop(conn, table, ours)
